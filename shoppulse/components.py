@@ -1,0 +1,140 @@
+"""Additive KPI components of one store-minute, and how events feed them.
+
+Components are plain counts and sums, so windows roll up by addition: five
+minutes, an hour, a day or all stores are sums of minutes. Distinct counts
+(visitors, sessions) are exact inside a minute (the open minute keeps the
+identifiers); the closed snapshot carries the count.
+
+>>> c = Components()
+>>> c.add_counts({"orders_paid": 1, "gmv_minor": 1250})
+>>> c.add_counts({"orders_paid": 2, "gmv_minor": 50})
+>>> c.counts["orders_paid"], c.counts["gmv_minor"]
+(3, 1300)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+from shoppulse.events import ChatEvent, ClickEvent, InventoryEvent, OrderEvent, ShopEvent
+
+#: Every additive count or sum a minute carries, in a stable order.
+COUNT_COMPONENTS: Final[tuple[str, ...]] = (
+    "events",
+    "orders_placed",
+    "orders_paid",
+    "gmv_minor",
+    "orders_cancelled",
+    "orders_refunded",
+    "orders_shipped",
+    "impressions",
+    "page_views",
+    "product_views",
+    "add_to_cart",
+    "checkouts",
+    "chat_events",
+    "inventory_updates",
+)
+
+#: Distinct-count components and the event attribute that identifies a member.
+DISTINCT_COMPONENTS: Final[tuple[str, ...]] = ("visitors", "sessions")
+
+_CLICK_COUNTER: Final[dict[str, str]] = {
+    "impression": "impressions",
+    "page_view": "page_views",
+    "product_view": "product_views",
+    "add_to_cart": "add_to_cart",
+    "checkout": "checkouts",
+}
+_ORDER_COUNTER: Final[dict[str, str]] = {
+    "placed": "orders_placed",
+    "paid": "orders_paid",
+    "cancelled": "orders_cancelled",
+    "refunded": "orders_refunded",
+    "shipped": "orders_shipped",
+}
+
+
+@dataclass(slots=True)
+class Components:
+    """The additive components of one window, with exact distinct sets while open."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_COMPONENTS, 0))
+    distinct: dict[str, set[str]] = field(
+        default_factory=lambda: {name: set() for name in DISTINCT_COMPONENTS}
+    )
+
+    def add_counts(self, deltas: Mapping[str, int]) -> None:
+        counts = self.counts
+        for name, delta in deltas.items():
+            counts[name] = counts.get(name, 0) + delta
+
+    def add_event(self, event: ShopEvent) -> None:
+        """Fold one validated event into the components."""
+        counts = self.counts
+        counts["events"] += 1
+        if isinstance(event, ClickEvent):
+            counts[_CLICK_COUNTER[event.kind]] += 1
+            self.distinct["visitors"].add(event.visitor_id)
+            self.distinct["sessions"].add(event.session_id)
+        elif isinstance(event, OrderEvent):
+            counts[_ORDER_COUNTER[event.status]] += 1
+            if event.status == "paid":
+                counts["gmv_minor"] += event.amount_minor
+        elif isinstance(event, ChatEvent):
+            counts["chat_events"] += 1
+        elif isinstance(event, InventoryEvent):
+            counts["inventory_updates"] += 1
+
+    def values(self) -> dict[str, int]:
+        """Counts and distinct counts as one flat mapping (what a snapshot carries)."""
+        out = dict(self.counts)
+        for name, members in self.distinct.items():
+            out[name] = len(members)
+        return out
+
+    def to_state(self) -> dict[str, object]:
+        return {
+            "counts": self.counts,
+            "distinct": {name: sorted(members) for name, members in self.distinct.items()},
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, object]) -> Components:
+        counts = dict.fromkeys(COUNT_COMPONENTS, 0)
+        counts.update(_int_mapping(state.get("counts", {})))
+        distinct: dict[str, set[str]] = {name: set() for name in DISTINCT_COMPONENTS}
+        raw = state.get("distinct", {})
+        if isinstance(raw, Mapping):
+            for name, members in raw.items():
+                distinct[str(name)] = set(_str_iter(members))
+        return cls(counts=counts, distinct=distinct)
+
+
+def sum_values(windows: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    """Roll up the additive counts of several windows (distinct counts excluded).
+
+    >>> sum_values([{"orders_paid": 1}, {"orders_paid": 2, "gmv_minor": 10}])
+    {'orders_paid': 3, 'gmv_minor': 10}
+    """
+    total: dict[str, int] = {}
+    for values in windows:
+        for name, value in values.items():
+            if name in DISTINCT_COMPONENTS:
+                continue
+            total[name] = total.get(name, 0) + value
+    return total
+
+
+def _int_mapping(raw: object) -> dict[str, int]:
+    if not isinstance(raw, Mapping):
+        return {}
+    return {str(k): int(v) for k, v in raw.items()}
+
+
+def _str_iter(raw: object) -> Iterable[str]:
+    if isinstance(raw, list | tuple | set):
+        return (str(x) for x in raw)
+    return ()

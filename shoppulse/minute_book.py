@@ -1,0 +1,240 @@
+"""Open store-minutes and the rules that close them: pure, no Faust.
+
+The worker keeps one :class:`MinuteBook` per process. Each accepted event is
+added to its store's event-time minute; a duplicate ``event_id`` counts once
+(duplicates always fall in the same minute, so the minute's id set is a
+complete de-duplication horizon while it is open). A minute closes when its
+store's stream time passes ``end + grace``, or when the store has been silent
+for ``idle_ms`` of wall-clock time. An event older than the newest closed
+minute of its store is *late*; one too far ahead of the wall clock is
+*future*; both are rejected rather than counted.
+
+>>> from shoppulse.events import ClickEvent
+>>> T0 = 1_700_000_040_000  # a minute boundary
+>>> book = MinuteBook(window_ms=60_000, grace_ms=5_000, idle_ms=10_000, max_future_ms=300_000)
+>>> def click(i, ts):
+...     return ClickEvent(event_id=f"e{i}", store_id="s1", ts=T0 + ts, session_id="x",
+...                       visitor_id="v", kind="impression")
+>>> book.ingest(click(1, 1_000), partition=0, arrival_ms=T0 + 2_000)
+'counted'
+>>> book.ingest(click(1, 1_000), partition=0, arrival_ms=T0 + 2_000)
+'duplicate'
+>>> book.ingest(click(2, 66_000), partition=0, arrival_ms=T0 + 3_000)
+'counted'
+>>> [m.window_start_ms - T0 for m in book.due(now_ms=T0 + 3_000)]
+[0]
+>>> book.close(book.due(now_ms=T0 + 3_000)[0], emitted_at_ms=T0).components["impressions"]
+1
+>>> book.ingest(click(3, 59_000), partition=0, arrival_ms=T0 + 3_500).reason
+'late'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from shoppulse.components import Components
+from shoppulse.events import OrderEvent, Rejection, ShopEvent
+from shoppulse.snapshot import KpiSnapshot
+from shoppulse.windows import TumblingWindow
+
+MinuteKey = tuple[str, int]
+Outcome = Literal["counted", "duplicate"]
+
+
+@dataclass(slots=True)
+class OpenMinute:
+    """One store's open event-time minute and everything needed to publish it."""
+
+    store_id: str
+    window_start_ms: int
+    window_end_ms: int
+    partition: int
+    components: Components = field(default_factory=Components)
+    event_ids: set[str] = field(default_factory=set)
+    currency: str | None = None
+    revision: int = 0
+    dirty: bool = False
+
+    @property
+    def key(self) -> MinuteKey:
+        return (self.store_id, self.window_start_ms)
+
+    def add(self, event: ShopEvent) -> Outcome:
+        if event.event_id in self.event_ids:
+            return "duplicate"
+        self.event_ids.add(event.event_id)
+        self.components.add_event(event)
+        if isinstance(event, OrderEvent) and self.currency is None:
+            self.currency = event.currency
+        self.dirty = True
+        return "counted"
+
+    def snapshot(self, *, final: bool, emitted_at_ms: int) -> KpiSnapshot:
+        """Publishable snapshot; each call is a new revision and clears ``dirty``."""
+        self.revision += 1
+        self.dirty = False
+        return KpiSnapshot(
+            store_id=self.store_id,
+            window_start_ms=self.window_start_ms,
+            window_end_ms=self.window_end_ms,
+            final=final,
+            revision=self.revision,
+            currency=self.currency,
+            components=self.components.values(),
+            emitted_at_ms=emitted_at_ms,
+        )
+
+    def to_state(self) -> bytes:
+        return orjson.dumps(
+            {
+                "store_id": self.store_id,
+                "window_start_ms": self.window_start_ms,
+                "window_end_ms": self.window_end_ms,
+                "partition": self.partition,
+                "components": self.components.to_state(),
+                "event_ids": sorted(self.event_ids),
+                "currency": self.currency,
+                "revision": self.revision,
+            }
+        )
+
+    @classmethod
+    def from_state(cls, raw: bytes) -> OpenMinute:
+        data: dict[str, Any] = orjson.loads(raw)
+        return cls(
+            store_id=data["store_id"],
+            window_start_ms=int(data["window_start_ms"]),
+            window_end_ms=int(data["window_end_ms"]),
+            partition=int(data["partition"]),
+            components=Components.from_state(data["components"]),
+            event_ids=set(data["event_ids"]),
+            currency=data.get("currency"),
+            revision=int(data["revision"]),
+            # A restored minute may have changed since its last publication.
+            dirty=True,
+        )
+
+
+@dataclass(slots=True)
+class StoreClock:
+    """Per-store event-time progress: the stream time and the closed watermark."""
+
+    store_id: str
+    partition: int
+    stream_time_ms: int = 0
+    closed_until_ms: int = 0
+    last_arrival_ms: int = 0
+
+    def to_state(self) -> bytes:
+        return orjson.dumps(
+            {
+                "store_id": self.store_id,
+                "partition": self.partition,
+                "stream_time_ms": self.stream_time_ms,
+                "closed_until_ms": self.closed_until_ms,
+            }
+        )
+
+    @classmethod
+    def from_state(cls, raw: bytes, arrival_ms: int) -> StoreClock:
+        data: dict[str, Any] = orjson.loads(raw)
+        return cls(
+            store_id=data["store_id"],
+            partition=int(data["partition"]),
+            stream_time_ms=int(data["stream_time_ms"]),
+            closed_until_ms=int(data["closed_until_ms"]),
+            last_arrival_ms=arrival_ms,
+        )
+
+
+@dataclass(slots=True)
+class MinuteBook:
+    """All open minutes and store clocks of the partitions a worker owns."""
+
+    window_ms: int
+    grace_ms: int
+    idle_ms: int
+    max_future_ms: int
+    minutes: dict[MinuteKey, OpenMinute] = field(default_factory=dict)
+    clocks: dict[str, StoreClock] = field(default_factory=dict)
+    changed_minutes: set[MinuteKey] = field(default_factory=set)
+    changed_clocks: set[str] = field(default_factory=set)
+
+    @property
+    def window(self) -> TumblingWindow:
+        return TumblingWindow(self.window_ms)
+
+    def ingest(self, event: ShopEvent, *, partition: int, arrival_ms: int) -> Outcome | Rejection:
+        """Count one validated event, or say why it cannot be counted."""
+        if event.ts_ms > arrival_ms + self.max_future_ms:
+            return Rejection(
+                "future_ts",
+                f"ts is {(event.ts_ms - arrival_ms) // 1000} s ahead of the worker's clock; "
+                f"the limit is {self.max_future_ms // 1000} s",
+            )
+        clock = self.clocks.get(event.store_id)
+        if clock is None:
+            clock = self.clocks[event.store_id] = StoreClock(event.store_id, partition)
+        clock.last_arrival_ms = arrival_ms
+        start, end = self.window.bounds_ms(event.ts_ms)
+        if start < clock.closed_until_ms:
+            return Rejection(
+                "late",
+                f"minute starting {start} of store {event.store_id} closed; "
+                f"closed until {clock.closed_until_ms}",
+            )
+        key = (event.store_id, start)
+        minute = self.minutes.get(key)
+        if minute is None:
+            minute = self.minutes[key] = OpenMinute(event.store_id, start, end, partition)
+        outcome = minute.add(event)
+        if outcome == "counted":
+            self.changed_minutes.add(key)
+            if event.ts_ms > clock.stream_time_ms:
+                clock.stream_time_ms = event.ts_ms
+                self.changed_clocks.add(event.store_id)
+        return outcome
+
+    def due(self, now_ms: int) -> list[OpenMinute]:
+        """Open minutes that should close now, oldest first."""
+        out = []
+        for minute in self.minutes.values():
+            clock = self.clocks[minute.store_id]
+            if (
+                clock.stream_time_ms >= minute.window_end_ms + self.grace_ms
+                or now_ms - clock.last_arrival_ms >= self.idle_ms
+            ):
+                out.append(minute)
+        out.sort(key=lambda m: (m.window_start_ms, m.store_id))
+        return out
+
+    def close(self, minute: OpenMinute, *, emitted_at_ms: int) -> KpiSnapshot:
+        """Remove a minute, advance its store's watermark, and return the final snapshot."""
+        del self.minutes[minute.key]
+        self.changed_minutes.add(minute.key)
+        clock = self.clocks[minute.store_id]
+        if minute.window_end_ms > clock.closed_until_ms:
+            clock.closed_until_ms = minute.window_end_ms
+            self.changed_clocks.add(minute.store_id)
+        return minute.snapshot(final=True, emitted_at_ms=emitted_at_ms)
+
+    def dirty(self) -> Iterator[OpenMinute]:
+        """Open minutes changed since their last publication."""
+        return (m for m in self.minutes.values() if m.dirty)
+
+    def restore_minute(self, minute: OpenMinute) -> None:
+        self.minutes[minute.key] = minute
+
+    def restore_clock(self, clock: StoreClock) -> None:
+        self.clocks[clock.store_id] = clock
+
+    def clear(self) -> None:
+        self.minutes.clear()
+        self.clocks.clear()
+        self.changed_minutes.clear()
+        self.changed_clocks.clear()

@@ -1,0 +1,97 @@
+"""Settings, read from ``SHOPPULSE_*`` environment variables (pydantic-settings).
+
+Settings are built once at the edge (the ``shoppulse`` command, the API factory,
+the Faust app factory) and passed in; nothing deep inside reads the environment.
+
+>>> s = Settings(topic_namespace="t1.")
+>>> s.topic("shop.orders")
+'t1.shop.orders'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+
+class Settings(BaseSettings):
+    """Every tunable of ShopPulse; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="SHOPPULSE_", extra="ignore")
+
+    # Kafka connection (shared by worker, API, simulator and bench).
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    topic_namespace: str = Field(
+        default="", description="Prefix for every topic name, to isolate tenants or test runs."
+    )
+    topic_partitions: int = Field(default=4, ge=1)
+    topic_replication_factor: int = Field(default=1, ge=1)
+
+    # Worker (Faust).
+    worker_app_id: str = "shoppulse-worker"
+    worker_data_dir: Path = Path("var/worker")
+    worker_store: str = Field(default="memory://", description="Faust table store URL.")
+    worker_batch_max: int = Field(default=2000, ge=1)
+    worker_batch_within_s: float = Field(default=0.05, gt=0)
+    worker_session_timeout_s: float = Field(default=10.0, gt=0)
+    worker_heartbeat_interval_s: float = Field(default=1.0, gt=0)
+    worker_rebalance_timeout_s: float = Field(default=10.0, gt=0)
+    worker_web_port: int = 6066
+
+    # Windows (event time).
+    window_s: int = Field(default=60, ge=1)
+    grace_s: float = Field(default=5.0, ge=0)
+    idle_close_s: float = Field(
+        default=10.0, gt=0, description="Close a store's open minutes after this much silence."
+    )
+    provisional_interval_s: float = Field(default=1.0, gt=0)
+    max_future_skew_s: float = Field(default=300.0, ge=0)
+
+    # API.
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_group_id: str | None = Field(
+        default=None, description="None: the API reads shoppulse.kpis without a consumer group."
+    )
+    api_history_minutes: int = Field(default=2 * 24 * 60, ge=1)
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as ``SHOPPULSE_*`` variables, to hand to a child process.
+
+        >>> Settings(topic_namespace="x.").to_env()["SHOPPULSE_TOPIC_NAMESPACE"]
+        'x.'
+        """
+        env: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[f"SHOPPULSE_{name.upper()}"] = str(value)
+        return env
+
+    def topic(self, name: str) -> str:
+        """The physical name of a logical topic such as ``shop.orders``."""
+        return f"{self.topic_namespace}{name}"
+
+    @property
+    def window_ms(self) -> int:
+        return self.window_s * 1000
+
+    @property
+    def grace_ms(self) -> int:
+        return int(self.grace_s * 1000)

@@ -1,0 +1,16 @@
+"""Logical topic names (see DESIGN.md, Contracts). Physical names add a namespace."""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+ORDERS: Final = "shop.orders"
+CLICKS: Final = "shop.clicks"
+CHATS: Final = "shop.chats"
+INVENTORY: Final = "shop.inventory"
+DEADLETTER: Final = "shop.deadletter"
+KPIS: Final = "shoppulse.kpis"
+ALERTS: Final = "shoppulse.alerts"
+
+EventFamily = Literal["shop.orders", "shop.clicks", "shop.chats", "shop.inventory"]
+SOURCE_TOPICS: Final[tuple[EventFamily, ...]] = (ORDERS, CLICKS, CHATS, INVENTORY)

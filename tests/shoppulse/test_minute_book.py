@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from shoppulse.events import ClickEvent, OrderEvent, Rejection, ShopEvent
+from shoppulse.minute_book import MinuteBook, OpenMinute, StoreClock
+
+T0 = 1_700_000_040_000  # a minute boundary
+MIN = 60_000
+
+
+def book(**kw: int) -> MinuteBook:
+    args = {"window_ms": MIN, "grace_ms": 5_000, "idle_ms": 10_000, "max_future_ms": 300_000}
+    args.update(kw)
+    return MinuteBook(**args)
+
+
+def click(i: int, ts: int, store: str = "s1", session: str = "x") -> ClickEvent:
+    return ClickEvent(event_id=f"c{i}", store_id=store, ts=T0 + ts, session_id=session,
+                      visitor_id=f"v{i % 3}", kind="impression")
+
+
+def paid(i: int, ts: int, amount: int, store: str = "s1") -> OrderEvent:
+    return OrderEvent(event_id=f"o{i}", store_id=store, ts=T0 + ts, order_id=f"o{i}",
+                      customer_id="c", status="paid", amount_minor=amount, currency="EUR")
+
+
+def ingest(b: MinuteBook, ev: ShopEvent, arrival: int = 0) -> object:
+    return b.ingest(ev, partition=0, arrival_ms=T0 + arrival)
+
+
+def test_events_fall_into_their_event_time_minute() -> None:
+    b = book()
+    ingest(b, click(1, 10))
+    ingest(b, click(2, MIN - 1))
+    ingest(b, click(3, MIN))
+    assert sorted(k[1] - T0 for k in b.minutes) == [0, MIN]
+    assert b.minutes[("s1", T0)].components.counts["impressions"] == 2
+
+
+def test_duplicate_event_ids_count_once() -> None:
+    b = book()
+    assert ingest(b, paid(1, 10, 500)) == "counted"
+    assert ingest(b, paid(1, 10, 500)) == "duplicate"
+    assert b.minutes[("s1", T0)].components.counts["gmv_minor"] == 500
+
+
+def test_minute_closes_on_stream_time_plus_grace_not_before() -> None:
+    b = book()
+    ingest(b, click(1, 10))
+    ingest(b, click(2, MIN + 4_999))
+    assert b.due(now_ms=T0) == []
+    ingest(b, click(3, MIN + 5_000))
+    assert [m.window_start_ms for m in b.due(now_ms=T0)] == [T0]
+
+
+def test_idle_store_closes_on_wall_clock() -> None:
+    b = book()
+    ingest(b, click(1, 10), arrival=1_000)
+    assert b.due(now_ms=T0 + 10_999) == []
+    assert len(b.due(now_ms=T0 + 11_000)) == 1
+
+
+def test_late_event_inside_grace_revises_open_minute() -> None:
+    b = book()
+    ingest(b, click(1, 10))
+    ingest(b, click(2, MIN + 3_000))  # stream time inside grace of minute 0
+    assert ingest(b, click(3, 30_000)) == "counted"
+    assert b.minutes[("s1", T0)].components.counts["impressions"] == 2
+
+
+def test_event_for_closed_minute_is_late() -> None:
+    b = book()
+    ingest(b, click(1, 10))
+    ingest(b, click(2, MIN + 6_000))
+    (minute,) = b.due(now_ms=T0)
+    snap = b.close(minute, emitted_at_ms=T0)
+    assert snap.final and snap.revision == 1
+    out = ingest(b, click(3, 20_000))
+    assert isinstance(out, Rejection) and out.reason == "late"
+
+
+def test_future_event_is_rejected_and_does_not_move_stream_time() -> None:
+    b = book()
+    ingest(b, click(1, 10))
+    out = ingest(b, click(2, 301_000 + 10))
+    assert isinstance(out, Rejection) and out.reason == "future_ts"
+    assert b.clocks["s1"].stream_time_ms == T0 + 10
+
+
+def test_stores_are_independent() -> None:
+    b = book()
+    ingest(b, click(1, 10, store="a"))
+    ingest(b, click(2, 10 * MIN, store="b"))
+    assert b.due(now_ms=T0) == []  # b's stream time does not close a's minute
+
+
+def test_provisional_snapshots_carry_increasing_revisions() -> None:
+    b = book()
+    ingest(b, paid(1, 10, 700))
+    minute = b.minutes[("s1", T0)]
+    first = minute.snapshot(final=False, emitted_at_ms=T0)
+    assert not minute.dirty
+    ingest(b, paid(2, 20, 300))
+    second = minute.snapshot(final=False, emitted_at_ms=T0)
+    assert (first.revision, second.revision) == (1, 2)
+    assert second.kpis["gmv_minor"] == 1000 and second.currency == "EUR"
+
+
+def test_state_round_trip_keeps_ids_components_and_revision() -> None:
+    b = book()
+    for i in range(5):
+        ingest(b, click(i, i * 100, session=f"s{i % 2}"))
+    minute = b.minutes[("s1", T0)]
+    minute.snapshot(final=False, emitted_at_ms=T0)
+    again = OpenMinute.from_state(minute.to_state())
+    assert again.event_ids == minute.event_ids
+    assert again.components.values() == minute.components.values()
+    assert again.components.values()["sessions"] == 2
+    assert again.revision == 1
+    clock = StoreClock.from_state(b.clocks["s1"].to_state(), arrival_ms=5)
+    assert clock.stream_time_ms == b.clocks["s1"].stream_time_ms
+    assert clock.last_arrival_ms == 5
