@@ -1,0 +1,108 @@
+"""Child processes that never outlive their parent: start, watch for a line, stop."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+_KEEP_LINES = 2000
+
+
+def die_with_parent() -> None:
+    """In a child (``preexec_fn``): get SIGTERM when the parent dies, so nothing is orphaned."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def shoppulse_command(*args: str) -> list[str]:
+    """The ``shoppulse`` command line for this interpreter (works without the console script)."""
+    return [sys.executable, "-m", "cli.main", *args]
+
+
+@dataclass
+class Child:
+    """A named child process whose output is copied to a log file and scanned for a line."""
+
+    name: str
+    argv: Sequence[str]
+    log_path: Path
+    env: Mapping[str, str] | None = None
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    _seen: list[str] = field(default_factory=list, init=False)
+    _dropped: int = field(default=0, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        env.update(self.env or {})
+        self.process = subprocess.Popen(
+            list(self.argv),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            preexec_fn=die_with_parent,
+        )
+        threading.Thread(target=self._pump, name=f"{self.name}-log", daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        with self.log_path.open("ab") as out:
+            for line in self.process.stdout:
+                out.write(line)
+                out.flush()
+                with self._lock:
+                    self._seen.append(line.decode("utf-8", "replace"))
+                    if len(self._seen) > _KEEP_LINES:
+                        self._dropped += len(self._seen) - _KEEP_LINES
+                        del self._seen[:-_KEEP_LINES]
+
+    def wait_for(self, needle: str, timeout_s: float) -> None:
+        """Wait until an output line contains ``needle``; raise if the child dies or time runs out."""
+        deadline = time.monotonic() + timeout_s
+        next_line = 0  # absolute index of the first line not yet scanned
+        while time.monotonic() < deadline:
+            with self._lock:
+                first = max(next_line - self._dropped, 0)
+                lines = self._seen[first:]
+                next_line = self._dropped + len(self._seen)
+            if any(needle in line for line in lines):
+                return
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} exited with {self.process.returncode}; see {self.log_path}"
+                )
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.name}: no {needle!r} after {timeout_s} s; see {self.log_path}")
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout_s: float = 15.0, sig: int = signal.SIGTERM) -> int | None:
+        proc = self.process
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            try:
+                proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        return proc.returncode
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()

@@ -1,0 +1,1 @@
+"""The Faust worker: source topics → validated events → store-minutes → ``shoppulse.kpis``."""

@@ -1,0 +1,166 @@
+"""The Faust application: one agent over the four source topics, two tables, one timer.
+
+State lives in ordinary (non-windowed) tables written explicitly per source
+partition — see docs/adr/0003-explicit-minute-buckets.md for why windowed
+tables and ``on_window_close`` are not used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import faust
+from prometheus_client import CollectorRegistry
+
+from shoppulse import topics
+from shoppulse.settings import Settings
+from shoppulse.snapshot import KpiSnapshot
+from streams.kafka_auth import faust_credentials
+from streams.metrics import WorkerMetrics
+from streams.processor import MinuteProcessor, RawRecord
+
+log = logging.getLogger("shoppulse.worker")
+
+
+class TableState:
+    """:class:`streams.processor.StateSink` over two Faust tables."""
+
+    def __init__(self, minutes: Any, clocks: Any) -> None:
+        self._minutes = minutes
+        self._clocks = clocks
+
+    @staticmethod
+    def _put(table: Any, partition: int, key: str, value: bytes | None) -> None:
+        # Bypass Table.__setitem__: it takes the partition from the "current event",
+        # which does not exist inside take_events() batches or timers (faust #497).
+        if value is None:
+            table.data.pop(key, None)
+            table.send_changelog(partition, key, None, value_serializer="raw")
+        else:
+            table.data[key] = value
+            table.send_changelog(partition, key, value)
+
+    def put_minute(self, partition: int, key: str, value: bytes | None) -> None:
+        self._put(self._minutes, partition, key, value)
+
+    def put_clock(self, partition: int, key: str, value: bytes) -> None:
+        self._put(self._clocks, partition, key, value)
+
+    def minutes(self) -> Iterable[bytes]:
+        return list(self._minutes.data.values())
+
+    def clocks(self) -> Iterable[bytes]:
+        return list(self._clocks.data.values())
+
+
+class TopicPublisher:
+    """:class:`streams.processor.Publisher` over Faust topics."""
+
+    def __init__(self, kpis: Any, deadletter: Any) -> None:
+        self._kpis = kpis
+        self._deadletter = deadletter
+
+    async def publish_snapshot(self, snapshot: KpiSnapshot) -> None:
+        await self._kpis.send(key=snapshot.key.encode(), value=snapshot.to_json())
+
+    async def publish_dead_letter(self, key: bytes | None, record: bytes) -> None:
+        await self._deadletter.send(key=key, value=record)
+
+
+def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> faust.App:
+    """Build the worker's Faust app from settings."""
+    app_id = f"{settings.topic_namespace}{settings.worker_app_id}"
+    app = faust.App(
+        app_id,
+        broker=[f"kafka://{h.strip()}" for h in settings.kafka_bootstrap_servers.split(",")],
+        broker_credentials=faust_credentials(settings),
+        store=settings.worker_store,
+        datadir=str(settings.worker_data_dir / app_id),
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication_factor,
+        broker_session_timeout=settings.worker_session_timeout_s,
+        broker_heartbeat_interval=settings.worker_heartbeat_interval_s,
+        broker_rebalance_timeout=settings.worker_rebalance_timeout_s,
+        consumer_auto_offset_reset="earliest",
+        key_serializer="raw",
+        value_serializer="raw",
+        web_enabled=False,
+        stream_wait_empty=False,
+        producer_acks=-1,
+        producer_linger_ms=5,
+        broker_commit_interval=1.0,
+    )
+    families = {settings.topic(t): t for t in topics.SOURCE_TOPICS}
+    source = app.topic(*families, key_type=bytes, value_type=bytes)
+    kpis = app.topic(settings.topic(topics.KPIS), key_type=bytes, value_type=bytes)
+    deadletter = app.topic(settings.topic(topics.DEADLETTER), key_type=bytes, value_type=bytes)
+    minutes_table = app.Table(
+        "open-minutes", key_type=str, value_type=bytes, partitions=settings.topic_partitions
+    )
+    clocks_table = app.Table(
+        "store-clocks", key_type=str, value_type=bytes, partitions=settings.topic_partitions
+    )
+    for table in (minutes_table, clocks_table):
+        # Values are our own JSON bytes: keep them as they are on the changelog.
+        table.value_serializer = "raw"
+    metrics = WorkerMetrics.create(registry or CollectorRegistry())
+    processor = MinuteProcessor(
+        settings,
+        families=families,
+        state=TableState(minutes_table, clocks_table),
+        publisher=TopicPublisher(kpis, deadletter),
+        metrics=metrics,
+    )
+    lock = asyncio.Lock()
+    loaded_generation: list[int | None] = [None]
+
+    def _sync_generation() -> None:
+        """(Re)load the book from the recovered tables once per consumer generation."""
+        generation = app.consumer_generation_id
+        if loaded_generation[0] != generation:
+            active = {
+                tp.partition for tp in app.assignor.assigned_actives() if tp.topic in families
+            }
+            processor.restore(active)
+            loaded_generation[0] = generation
+
+    def _ready() -> bool:
+        """Tables recovered and not rebalancing (a timer may fire during either)."""
+        if app.rebalancing or not app.tables.recovery.completed.is_set():
+            return False
+        _sync_generation()
+        return True
+
+    @app.agent(source, name="shoppulse.minutes")
+    async def count_minutes(stream: Any) -> None:
+        async for events in stream.take_events(
+            settings.worker_batch_max, within=settings.worker_batch_within_s
+        ):
+            records = [
+                RawRecord(
+                    topic=e.message.topic,
+                    partition=e.message.partition,
+                    offset=e.message.offset,
+                    key=e.message.key,
+                    value=e.message.value,
+                    timestamp_ms=int(e.message.timestamp * 1000) if e.message.timestamp else None,
+                )
+                for e in events
+            ]
+            async with lock:
+                # Faust delivers events only after recovery, so the tables are complete.
+                _sync_generation()
+                await processor.process(records)
+
+    @app.timer(interval=settings.provisional_interval_s)
+    async def beat() -> None:
+        async with lock:
+            if _ready():
+                await processor.tick()
+
+    app.shoppulse_processor = processor  # type: ignore[attr-defined]
+    app.shoppulse_metrics = metrics  # type: ignore[attr-defined]
+    return app

@@ -1,0 +1,32 @@
+"""``shoppulse worker``: run the Faust worker until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+
+from shoppulse.logfmt import logging_dict_config
+from shoppulse.settings import Settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The worker is configured by SHOPPULSE_* settings; it has no options of its own."""
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    import faust
+
+    from streams.app import create_app
+    from streams.topic_admin import ensure_topics
+
+    settings.worker_data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_topics(settings)
+    app = create_app(settings)
+    worker = faust.Worker(
+        app,
+        loglevel=args.log_level,
+        logging_config=logging_dict_config(args.log_level),
+        quiet=True,
+        redirect_stdouts=False,
+    )
+    worker.execute_from_commandline()  # exits the process when the worker stops
+    return 0

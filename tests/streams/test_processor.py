@@ -1,0 +1,158 @@
+"""The processor with in-memory state and publisher: the Faust adapters are tested end to end
+in tests/streams/test_pipeline_e2e.py; here the batch logic is a pure unit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+import pytest
+from prometheus_client import CollectorRegistry
+
+from shoppulse.settings import Settings
+from shoppulse.snapshot import KpiSnapshot
+from streams.metrics import WorkerMetrics
+from streams.processor import MinuteProcessor, RawRecord
+
+T0 = 1_700_000_040_000
+
+
+class MemoryState:
+    def __init__(self) -> None:
+        self.minutes_by_key: dict[str, bytes] = {}
+        self.clocks_by_key: dict[str, bytes] = {}
+        self.writes: list[tuple[str, int, str]] = []
+
+    def put_minute(self, partition: int, key: str, value: bytes | None) -> None:
+        self.writes.append(("minute", partition, key))
+        if value is None:
+            self.minutes_by_key.pop(key, None)
+        else:
+            self.minutes_by_key[key] = value
+
+    def put_clock(self, partition: int, key: str, value: bytes) -> None:
+        self.writes.append(("clock", partition, key))
+        self.clocks_by_key[key] = value
+
+    def minutes(self) -> Iterable[bytes]:
+        return list(self.minutes_by_key.values())
+
+    def clocks(self) -> Iterable[bytes]:
+        return list(self.clocks_by_key.values())
+
+
+class MemoryPublisher:
+    def __init__(self) -> None:
+        self.snapshots: list[KpiSnapshot] = []
+        self.dead: list[dict[str, Any]] = []
+
+    async def publish_snapshot(self, snapshot: KpiSnapshot) -> None:
+        self.snapshots.append(snapshot)
+
+    async def publish_dead_letter(self, key: bytes | None, record: bytes) -> None:
+        self.dead.append(orjson.loads(record))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def make(clock: Clock, state: MemoryState | None = None) -> tuple[MinuteProcessor, MemoryState,
+                                                                  MemoryPublisher]:
+    state = state or MemoryState()
+    pub = MemoryPublisher()
+    proc = MinuteProcessor(
+        Settings(grace_s=2, idle_close_s=5),
+        families={"ns.shop.clicks": "shop.clicks", "ns.shop.orders": "shop.orders"},
+        state=state,
+        publisher=pub,
+        metrics=WorkerMetrics.create(CollectorRegistry()),
+        clock_ms=clock,
+    )
+    return proc, state, pub
+
+
+def rec(offset: int, value: dict[str, Any] | bytes, topic: str = "ns.shop.clicks",
+        key: bytes | None = b"s1", partition: int = 3) -> RawRecord:
+    raw = value if isinstance(value, bytes) else orjson.dumps(value)
+    return RawRecord(topic, partition, offset, key, raw, T0)
+
+
+def click(i: int, ts: int, store: str = "s1") -> dict[str, Any]:
+    return {"event_id": f"c{i}", "store_id": store, "ts": T0 + ts, "session_id": f"s{i % 4}",
+            "visitor_id": f"v{i % 3}", "kind": "impression"}
+
+
+async def test_batch_counts_persists_once_per_key_and_closes_on_stream_time() -> None:
+    clock = Clock()
+    proc, state, pub = make(clock)
+    await proc.process([rec(i, click(i, i * 100)) for i in range(10)])
+    assert [w for w in state.writes if w[0] == "minute"] == [("minute", 3, f"s1|{T0}")]
+    assert pub.snapshots == []  # provisional values wait for the tick
+    await proc.tick()
+    assert len(pub.snapshots) == 1 and not pub.snapshots[0].final
+    await proc.tick()
+    assert len(pub.snapshots) == 1  # nothing changed: nothing re-published
+    await proc.process([rec(10, click(10, 62_000))])
+    finals = [s for s in pub.snapshots if s.final]
+    assert len(finals) == 1
+    assert finals[0].components["impressions"] == 10
+    assert finals[0].components["sessions"] == 4
+    assert finals[0].components["visitors"] == 3
+    assert finals[0].revision == 2
+    assert f"s1|{T0}" not in state.minutes_by_key  # closed minute tombstoned
+
+
+async def test_bad_and_mis_keyed_events_are_dead_lettered_with_source() -> None:
+    proc, _, pub = make(Clock())
+    await proc.process([
+        rec(1, b"{oops"),
+        rec(2, click(2, 10), key=b"other-store"),
+        rec(3, click(3, 10)),
+        rec(4, click(4, 400_000)),  # 400 s ahead of the worker's clock
+    ])
+    reasons = [d["reason"] for d in pub.dead]
+    assert reasons == ["invalid_json", "schema", "future_ts"]
+    assert pub.dead[0]["source"] == {
+        "topic": "ns.shop.clicks", "partition": 3, "offset": 1, "timestamp_ms": T0,
+        "key_base64": "czE=",
+    }
+    assert pub.dead[0]["raw_text"] == "{oops"
+
+
+async def test_idle_minutes_close_on_tick_and_late_events_are_dead_lettered() -> None:
+    clock = Clock()
+    proc, _, pub = make(clock)
+    await proc.process([rec(1, click(1, 10))])
+    clock.now += 5_000
+    await proc.tick()
+    assert [s.final for s in pub.snapshots] == [True]
+    await proc.process([rec(2, click(2, 20))])
+    assert [d["reason"] for d in pub.dead] == ["late"]
+
+
+async def test_restore_rebuilds_open_minutes_and_ignores_unowned_partitions() -> None:
+    clock = Clock()
+    proc, state, pub = make(clock)
+    await proc.process([rec(i, click(i, i)) for i in range(3)])
+    await proc.process([rec(9, click(9, 5, store="s2"), key=b"s2", partition=1)])
+    await proc.tick()
+    fresh, _, pub2 = make(clock, state)
+    fresh.restore(active_partitions={3})
+    assert set(fresh.book.clocks) == {"s1"}
+    await fresh.process([rec(1, click(1, 1)), rec(3, click(3, 61_000 + 2_000))])
+    final = next(s for s in pub2.snapshots if s.final)
+    assert final.components["impressions"] == 3  # the replayed c1 counted once
+    assert final.revision == 2  # continues after the persisted provisional revision 1
+
+
+@pytest.mark.parametrize("bad", [b"\xff", b"[]", b'{"event_id": 5}'])
+async def test_no_bad_input_raises(bad: bytes) -> None:
+    proc, _, pub = make(Clock())
+    await proc.process([rec(0, bad)])
+    assert len(pub.dead) == 1
