@@ -1,0 +1,779 @@
+"""A seeded, pure traffic generator for N online stores (no Kafka, no clock).
+
+The simulator is a small discrete-event simulation over *event time*: a heap of
+scheduled actions (a visitor's next click, an order's payment, a chat reply, a
+restock) is run in time order, and every action emits events stamped with its
+own time. Events therefore come out in non-decreasing event-time order, and the
+same ``(stores, seed, start_ms, ...)`` always gives the same events.
+
+What it models, per store (``store-001`` is the largest; each store has a size
+factor, one currency, a catalogue of SKUs with Zipf-like popularity and a UTC
+offset for its diurnal curve):
+
+* sessions arriving as a Poisson process whose rate follows :func:`diurnal_factor`
+  (low at night, a mid-day peak and a higher evening peak);
+* the funnel per session: ``page_view`` (landing; a paid-channel landing carries
+  the ad ``cost_minor``) → ``impression`` → ``product_view`` → ``add_to_cart``
+  (only when in stock) → ``checkout`` → order ``placed`` → ``paid``, so every
+  session satisfies impressions ≥ product views ≥ add-to-carts ≥ checkouts;
+* the order lifecycle: unpaid orders are ``cancelled`` after a payment timeout,
+  a few paid orders are ``cancelled``, most are ``shipped`` hours later and some
+  of those ``refunded`` days later; returning visitors re-use their customer id;
+* chats: ``opened`` (with a ``complaint`` flag), customer and agent messages,
+  sometimes ``transferred``/``escalated``, usually ``resolved``, often ``rated``
+  (``rating`` 1 to 5, sometimes ``nps``);
+* inventory: every SKU's level at the start, a new level after each sale, and
+  restocks when a level falls to its reorder point;
+* :class:`Incident` s: conversion drop, stock-out, chat surge, traffic spike.
+
+Event time does not follow the wall clock: generating an hour of traffic takes
+as long as the CPU needs. Pacing events against the wall clock (the live demo's
+"realtime" mode) is the job of the caller (``cli/simulate.py``).
+
+>>> sim = Simulator(stores=2, seed=7, start_ms=1_700_000_000_000, events_per_s=200.0)
+>>> events = sim.take(3000)
+>>> len(events), events[0].key
+(3000, 'store-001')
+>>> all(a.ts_ms <= b.ts_ms for a, b in zip(events, events[1:]))
+True
+>>> sorted({e.topic_family for e in events})
+['shop.chats', 'shop.clicks', 'shop.inventory', 'shop.orders']
+>>> [e.value for e in Simulator(2, 7, 1_700_000_000_000, 200.0).take(3)] == [
+...     e.value for e in events[:3]]
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import math
+import random
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from functools import partial
+from typing import Any, Final, Literal, cast, get_args
+
+from shoppulse import topics
+
+DAY_MS: Final = 86_400_000
+HOUR_MS: Final = 3_600_000
+MINUTE_MS: Final = 60_000
+
+IncidentKind = Literal["conversion_drop", "stock_out", "chat_surge", "traffic_spike"]
+INCIDENT_KINDS: Final[tuple[str, ...]] = get_args(IncidentKind)
+
+#: The factor an incident uses when none is given; see :class:`Incident`.
+DEFAULT_INCIDENT_FACTORS: Final[dict[str, float]] = {
+    "conversion_drop": 0.5,
+    "stock_out": 0.0,
+    "chat_surge": 5.0,
+    "traffic_spike": 3.0,
+}
+
+CHANNELS: Final[tuple[str, ...]] = ("organic", "paid", "social", "email", "direct", "referral")
+_CHANNEL_WEIGHTS: Final[tuple[float, ...]] = (0.34, 0.20, 0.12, 0.08, 0.18, 0.08)
+
+#: Currency, a price scale (minor units per euro cent) and the store's UTC offset in minutes.
+_CURRENCIES: Final[tuple[tuple[str, float, int], ...]] = (
+    ("EUR", 1.0, 60),
+    ("USD", 1.1, -300),
+    ("GBP", 0.85, 0),
+    ("SEK", 11.0, 60),
+    ("PLN", 4.3, 60),
+    ("CHF", 0.95, 60),
+    ("JPY", 1.6, 540),
+)
+
+# Funnel and lifecycle probabilities (per step), tuned for ~5% paid conversion per session.
+_EXTRA_IMPRESSIONS: Final = 2.5  # impressions per session = 1 + Poisson(2.5)
+_P_PRODUCT_VIEW: Final = 0.18  # an impression leads to a product view
+_P_ADD_TO_CART: Final = 0.28  # a product view leads to an add-to-cart (when in stock)
+_P_EXTRA_PAGE_VIEW: Final = 0.3  # a page view between impressions
+_P_CHECKOUT: Final = 0.6  # a non-empty cart is checked out
+_P_PLACE: Final = 0.85  # a checkout becomes a placed order
+_P_PAY: Final = 0.9  # a placed order is paid (times a conversion-drop factor)
+_P_CANCEL_AFTER_PAID: Final = 0.02
+_P_REFUND: Final = 0.05  # of shipped orders
+_P_RETURNING_VISITOR: Final = 0.35
+_P_EXPERIMENT: Final = 0.3
+_P_CHAT_PER_SESSION: Final = 0.04
+_CHAT_EXCHANGES: Final = 2.0  # extra customer/agent message pairs = Poisson(2)
+_P_TRANSFER: Final = 0.10
+_P_ESCALATE: Final = 0.05
+_P_RESOLVE: Final = 0.9
+_P_RATE: Final = 0.5
+_P_NPS: Final = 0.3
+_P_COMPLAINT: Final = 0.08
+_RATING_WEIGHTS: Final[tuple[float, ...]] = (0.05, 0.05, 0.10, 0.30, 0.50)
+_THINK_MS: Final = 6_000.0  # mean time between a visitor's clicks
+
+#: Sessions per minute of a store with size factor 1.0 at the daily-average hour,
+#: when no total ``events_per_s`` is given (≈ 10 paid orders a minute).
+DEFAULT_SESSIONS_PER_MIN: Final = 200.0
+
+
+def _diurnal_raw(hour: float) -> float:
+    def bump(center: float, width: float) -> float:
+        d = abs(hour - center)
+        d = min(d, 24.0 - d)
+        return math.exp(-0.5 * (d / width) ** 2)
+
+    return 0.08 + 0.9 * bump(12.5, 2.3) + 1.3 * bump(20.5, 1.9) + 0.35 * bump(9.0, 1.5)
+
+
+_RAW_CURVE: Final = [_diurnal_raw(m / 60.0) for m in range(1440)]
+_CURVE_MEAN: Final = sum(_RAW_CURVE) / len(_RAW_CURVE)
+_DIURNAL: Final[tuple[float, ...]] = tuple(v / _CURVE_MEAN for v in _RAW_CURVE)
+#: The highest value of :func:`diurnal_factor` (the evening peak).
+DIURNAL_PEAK: Final = max(_DIURNAL)
+
+
+def diurnal_factor(local_ms: int) -> float:
+    """Traffic multiplier at a local time of day; its mean over a day is 1.
+
+    Low at night, a mid-day peak around 12:30 and a higher evening peak around 20:30.
+
+    >>> night, noon, evening = (diurnal_factor(h * HOUR_MS) for h in (4, 12, 20))
+    >>> night < 0.2 < 1.0 < noon < evening < DIURNAL_PEAK + 1e-9
+    True
+    >>> round(sum(diurnal_factor(m * MINUTE_MS) for m in range(1440)) / 1440, 6)
+    1.0
+    """
+    return _DIURNAL[(local_ms % DAY_MS) // MINUTE_MS]
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """An injected incident for one store (or ``"*"``: every store) in ``[start_ms, end_ms)``.
+
+    ``factor`` by kind (``None`` takes :data:`DEFAULT_INCIDENT_FACTORS`):
+
+    * ``conversion_drop`` — multiplies the probability that a placed order is paid,
+      so paid conversion (paid orders / sessions) drops by that factor (0.5 halves it);
+    * ``traffic_spike`` — multiplies the session arrival rate (3.0 triples traffic);
+    * ``chat_surge`` — multiplies the chat opening rate and the agents' first-response time;
+    * ``stock_out`` — the share of the catalogue, best sellers first and at least one SKU,
+      whose stock drops to 0 at ``start_ms`` and is restocked at ``end_ms``.
+
+    >>> inc = Incident.parse("conversion_drop:store-001:+10m:30m:0.25", origin_ms=0)
+    >>> inc.start_ms, inc.end_ms, inc.factor
+    (600000, 2400000, 0.25)
+    >>> inc.applies("store-001", 600_000), inc.applies("store-001", 2_400_000)
+    (True, False)
+    >>> Incident.parse("traffic_spike:*:90s:5m", origin_ms=0).factor
+    3.0
+    """
+
+    kind: IncidentKind
+    store_id: str
+    start_ms: int
+    end_ms: int
+    factor: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in INCIDENT_KINDS:
+            raise ValueError(f"unknown incident kind {self.kind!r}; one of {INCIDENT_KINDS}")
+        if self.end_ms <= self.start_ms:
+            raise ValueError("an incident must end after it starts")
+        if self.factor is None:
+            object.__setattr__(self, "factor", DEFAULT_INCIDENT_FACTORS[self.kind])
+        elif not (self.factor >= 0 and math.isfinite(self.factor)):
+            raise ValueError("an incident factor must be a finite number >= 0")
+
+    @property
+    def value(self) -> float:
+        """The factor, never ``None``."""
+        return DEFAULT_INCIDENT_FACTORS[self.kind] if self.factor is None else self.factor
+
+    def applies(self, store_id: str, ts_ms: int) -> bool:
+        return self.start_ms <= ts_ms < self.end_ms and self.store_id in ("*", store_id)
+
+    @classmethod
+    def parse(cls, spec: str, origin_ms: int) -> Incident:
+        """Parse ``KIND:STORE:START:DURATION[:FACTOR]``.
+
+        ``START`` is an offset from ``origin_ms`` (the simulation start) and ``DURATION``
+        a length, both as ``90s``, ``10m``, ``2h``, ``1d``, plain milliseconds, with an
+        optional leading ``+`` on ``START``. ``STORE`` is a store id or ``*``.
+        """
+        parts = spec.split(":")
+        if len(parts) not in (4, 5):
+            raise ValueError(
+                f"incident {spec!r}: expected KIND:STORE:START:DURATION[:FACTOR], "
+                "e.g. conversion_drop:store-001:+10m:30m:0.5"
+            )
+        kind, store, start_text, duration_text = parts[:4]
+        if kind not in INCIDENT_KINDS:
+            raise ValueError(f"incident {spec!r}: unknown kind {kind!r}; one of {INCIDENT_KINDS}")
+        if not store:
+            raise ValueError(f"incident {spec!r}: empty store id")
+        start_ms = origin_ms + parse_duration_ms(start_text.removeprefix("+"))
+        end_ms = start_ms + parse_duration_ms(duration_text)
+        factor = float(parts[4]) if len(parts) == 5 else None
+        return cls(cast(IncidentKind, kind), store, start_ms, end_ms, factor)
+
+
+_UNITS_MS: Final[dict[str, int]] = {"ms": 1, "s": 1000, "m": MINUTE_MS, "h": HOUR_MS, "d": DAY_MS}
+
+
+def parse_duration_ms(text: str) -> int:
+    """Parse ``250ms``, ``90s``, ``10m``, ``1.5h``, ``2d`` or plain milliseconds.
+
+    >>> [parse_duration_ms(t) for t in ("250ms", "90s", "10m", "1.5h", "0")]
+    [250, 90000, 600000, 5400000, 0]
+    """
+    text = text.strip()
+    for unit in ("ms", "s", "m", "h", "d"):
+        if text.endswith(unit):
+            number, scale = text[: -len(unit)], _UNITS_MS[unit]
+            break
+    else:
+        number, scale = text, 1
+    try:
+        value = float(number)
+    except ValueError:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 10m, 2h)") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise ValueError(f"a duration must be finite and >= 0: {text!r}")
+    return round(value * scale)
+
+
+@dataclass(frozen=True, slots=True)
+class SimEvent:
+    """One generated event: its logical topic, Kafka key (the store id), JSON value, time."""
+
+    topic_family: str
+    key: str
+    value: dict[str, Any]
+    ts_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sku:
+    sku: str
+    price_minor: int
+    cost_minor: int
+    weight: float
+    reorder_point: int
+    restock_qty: int
+
+
+@dataclass(slots=True)
+class StoreProfile:
+    """A simulated store: its size factor (1.0 = average), currency and catalogue."""
+
+    store_id: str
+    size: float
+    currency: str
+    utc_offset_min: int
+    sessions_per_s: float
+    skus: tuple[Sku, ...]
+    agents: tuple[str, ...]
+    # Mutable simulation state.
+    on_hand: dict[str, int] = field(default_factory=dict)
+    restock_pending: set[str] = field(default_factory=set)
+    blocked: dict[str, int] = field(default_factory=dict)
+    visitors: list[str] = field(default_factory=list)
+    customer_of: dict[str, str] = field(default_factory=dict)
+    n_customers: int = 0
+    _cum_weights: list[float] = field(default_factory=list)
+
+    def local_ms(self, ts_ms: int) -> int:
+        return ts_ms + self.utc_offset_min * MINUTE_MS
+
+
+def expected_events_per_session() -> float:
+    """The mean number of events one session causes (clicks, orders, inventory, chats).
+
+    >>> 6.0 < expected_events_per_session() < 8.0
+    True
+    """
+    impressions = 1.0 + _EXTRA_IMPRESSIONS
+    views = impressions * _P_PRODUCT_VIEW
+    carts = views * _P_ADD_TO_CART
+    q = 1.0 - _P_PRODUCT_VIEW * _P_ADD_TO_CART
+    p_cart = 1.0 - q * math.exp(-_EXTRA_IMPRESSIONS * (1.0 - q))
+    checkouts = p_cart * _P_CHECKOUT
+    clicks = 1.0 + impressions + views + carts + impressions * _P_EXTRA_PAGE_VIEW + checkouts
+    placed = checkouts * _P_PLACE
+    paid = placed * _P_PAY
+    shipped = paid * (1.0 - _P_CANCEL_AFTER_PAID)
+    orders = placed + paid + (placed - paid) + paid * _P_CANCEL_AFTER_PAID + shipped
+    orders += shipped * _P_REFUND
+    inventory = paid * carts / max(p_cart, 1e-9)  # one update per SKU line sold
+    chat = 3.0 + 2.0 * _CHAT_EXCHANGES + _P_TRANSFER + _P_ESCALATE + _P_RESOLVE * (1 + _P_RATE)
+    return clicks + orders + inventory + _P_CHAT_PER_SESSION * chat
+
+
+_Action = Callable[[], None]
+_Process = Generator[int, None, None]  # yields the delay in ms until it runs again
+
+
+class Simulator:
+    """Seeded traffic for ``stores`` stores from ``start_ms`` (epoch milliseconds, event time).
+
+    ``events_per_s`` is the total mean rate over all stores (a daily average: the
+    diurnal curve moves it between about 0.14 and 2.3 times); ``None`` sizes traffic by
+    :data:`DEFAULT_SESSIONS_PER_MIN` per unit of store size (≈ 25 events/s for a
+    store of size 1). ``diurnal=False`` keeps the rate flat. ``rfc3339_share`` of
+    events carry ``ts`` as RFC 3339 text in the store's UTC offset, the rest as
+    epoch milliseconds.
+
+    The simulator is resumable: :meth:`events`, :meth:`until`, :meth:`span` and
+    :meth:`take` all continue from where the previous call stopped.
+
+    >>> sim = Simulator(stores=3, seed=1, start_ms=1_700_000_000_000, events_per_s=300.0)
+    >>> [s.store_id for s in sim.stores]
+    ['store-001', 'store-002', 'store-003']
+    >>> batch = list(sim.span(60_000))
+    >>> batch[-1].ts_ms < 1_700_000_060_000 <= sim.now_ms
+    True
+    """
+
+    def __init__(
+        self,
+        stores: int,
+        seed: int,
+        start_ms: int,
+        events_per_s: float | None = None,
+        *,
+        incidents: Sequence[Incident] = (),
+        diurnal: bool = True,
+        rfc3339_share: float = 0.05,
+        skus_per_store: int = 40,
+        sessions_per_min: float = DEFAULT_SESSIONS_PER_MIN,
+    ) -> None:
+        if stores < 1:
+            raise ValueError("stores must be at least 1")
+        if events_per_s is not None and not events_per_s > 0:
+            raise ValueError("events_per_s must be positive")
+        if not 0.0 <= rfc3339_share <= 1.0:
+            raise ValueError("rfc3339_share must be within [0, 1]")
+        self.seed = seed
+        self.start_ms = start_ms
+        self.incidents: tuple[Incident, ...] = tuple(incidents)
+        self.diurnal = diurnal
+        self.rfc3339_share = rfc3339_share
+        self._rng = random.Random(f"shoppulse-sim:{seed}")
+        self._tag = hashlib.blake2b(
+            f"{seed}:{start_ms}:{stores}".encode(), digest_size=4
+        ).hexdigest()
+        self._heap: list[tuple[int, int, _Action]] = []
+        self._seq = 0
+        self._ids = 0
+        self._serials = 0
+        self._now = start_ms
+        self._out: deque[SimEvent] = deque()
+        self.stores: tuple[StoreProfile, ...] = self._make_stores(
+            stores, events_per_s, skus_per_store, sessions_per_min
+        )
+        self._by_id = {s.store_id: s for s in self.stores}
+        for inc in self.incidents:
+            if inc.store_id != "*" and inc.store_id not in self._by_id:
+                raise ValueError(f"incident for unknown store {inc.store_id!r}")
+        for store in self.stores:
+            self._schedule(start_ms, partial(self._initial_inventory, store))
+        for inc in self.incidents:
+            if inc.kind == "stock_out":
+                self._schedule_stock_out(inc)
+        self._schedule(start_ms, self._tick)
+
+    # -- public API ---------------------------------------------------------------------
+
+    @property
+    def now_ms(self) -> int:
+        """The event time the simulation has reached."""
+        return self._now
+
+    def events(self) -> Iterator[SimEvent]:
+        """Every further event, endlessly, in event-time order."""
+        out = self._out
+        while True:
+            while out:
+                yield out.popleft()
+            self._step()
+
+    def until(self, end_ms: int) -> Iterator[SimEvent]:
+        """The further events with ``ts < end_ms``; afterwards ``now_ms >= end_ms``."""
+        out, heap = self._out, self._heap
+        while True:
+            if out:
+                if out[0].ts_ms >= end_ms:
+                    return
+                yield out.popleft()
+                continue
+            if heap[0][0] >= end_ms:
+                self._now = max(self._now, end_ms)
+                return
+            self._step()
+
+    def span(self, duration_ms: int) -> Iterator[SimEvent]:
+        """The further events of the next ``duration_ms`` of event time."""
+        return self.until(self._now + duration_ms)
+
+    def take(self, n: int) -> list[SimEvent]:
+        """The next ``n`` events."""
+        it = self.events()
+        return [next(it) for _ in range(n)]
+
+    def store(self, store_id: str) -> StoreProfile:
+        return self._by_id[store_id]
+
+    # -- the event loop -----------------------------------------------------------------
+
+    def _schedule(self, ts_ms: int, action: _Action) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (ts_ms, self._seq, action))
+
+    def _step(self) -> None:
+        ts_ms, _, action = heapq.heappop(self._heap)
+        self._now = ts_ms
+        action()
+
+    def _start(self, process: _Process, ts_ms: int) -> None:
+        """Run a generator process from ``ts_ms``; each ``yield d`` sleeps ``d`` ms."""
+
+        def resume() -> None:
+            try:
+                delay = next(process)
+            except StopIteration:
+                return
+            self._schedule(self._now + max(1, delay), resume)
+
+        self._schedule(ts_ms, resume)
+
+    def _serial(self) -> int:
+        self._serials += 1
+        return self._serials
+
+    def _emit(self, family: str, store: StoreProfile, fields: dict[str, Any]) -> None:
+        self._ids += 1
+        ts_ms = self._now
+        rng = self._rng
+        ts: int | str = ts_ms
+        if self.rfc3339_share and rng.random() < self.rfc3339_share:
+            ts = _rfc3339(ts_ms, store.utc_offset_min)
+        value = {"event_id": f"{self._tag}-{self._ids}", "store_id": store.store_id, "ts": ts}
+        value.update(fields)
+        self._out.append(SimEvent(family, store.store_id, value, ts_ms))
+
+    # -- setup --------------------------------------------------------------------------
+
+    def _make_stores(
+        self, n: int, events_per_s: float | None, skus: int, sessions_per_min: float
+    ) -> tuple[StoreProfile, ...]:
+        rng = self._rng
+        sizes = sorted((rng.lognormvariate(0.0, 0.5) for _ in range(n)), reverse=True)
+        mean = sum(sizes) / n
+        sizes = [s / mean for s in sizes]
+        per_session = expected_events_per_session()
+        profiles = []
+        for i, size in enumerate(sizes, start=1):
+            store_id = f"store-{i:03d}"
+            currency, scale, offset = _CURRENCIES[(i - 1) % len(_CURRENCIES)]
+            if events_per_s is None:
+                rate = sessions_per_min / 60.0 * size
+            else:
+                rate = events_per_s * size / n / per_session
+            catalogue = []
+            for k in range(1, skus + 1):
+                price = round(rng.lognormvariate(math.log(2500), 0.7) * scale)
+                price = max(1, price)
+                weight = 1.0 / k**0.9  # Zipf-like popularity; SKU 1 is the best seller
+                reorder = max(3, round(40 * weight * size))
+                catalogue.append(
+                    Sku(
+                        sku=f"{store_id}-sku-{k:03d}",
+                        price_minor=price,
+                        cost_minor=round(price * rng.uniform(0.45, 0.75)),
+                        weight=weight,
+                        reorder_point=reorder,
+                        restock_qty=reorder * 5,
+                    )
+                )
+            profile = StoreProfile(
+                store_id=store_id,
+                size=size,
+                currency=currency,
+                utc_offset_min=offset,
+                sessions_per_s=rate,
+                skus=tuple(catalogue),
+                agents=tuple(f"{store_id}-agent-{a:02d}" for a in range(1, 3 + round(3 * size))),
+            )
+            total = 0.0
+            for sku in catalogue:
+                total += sku.weight
+                profile._cum_weights.append(total)
+                profile.on_hand[sku.sku] = sku.restock_qty + rng.randrange(sku.restock_qty)
+            # An existing customer base, so that repeat customers exist from the start.
+            for _ in range(500 + round(1500 * size)):
+                visitor = self._new_visitor(profile)
+                if rng.random() < 0.3:
+                    profile.customer_of[visitor] = self._new_customer(profile)
+            profiles.append(profile)
+        return tuple(profiles)
+
+    @staticmethod
+    def _new_visitor(store: StoreProfile) -> str:
+        visitor = f"{store.store_id}-v{len(store.visitors) + 1}"
+        store.visitors.append(visitor)
+        return visitor
+
+    @staticmethod
+    def _new_customer(store: StoreProfile) -> str:
+        store.n_customers += 1
+        return f"{store.store_id}-c{store.n_customers}"
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _factor(self, kind: str, store: StoreProfile, ts_ms: int) -> float:
+        factor = 1.0
+        for inc in self.incidents:
+            if inc.kind == kind and inc.applies(store.store_id, ts_ms):
+                factor *= inc.value
+        return factor
+
+    def _poisson(self, lam: float) -> int:
+        if lam <= 0:
+            return 0
+        if lam > 30:
+            return max(0, round(self._rng.gauss(lam, math.sqrt(lam))))
+        limit, k, p = math.exp(-lam), 0, self._rng.random()
+        while p > limit:
+            k += 1
+            p *= self._rng.random()
+        return k
+
+    def _think(self, mean_ms: float = _THINK_MS) -> int:
+        return 200 + int(self._rng.expovariate(1.0 / mean_ms))
+
+    def _pick_sku(self, store: StoreProfile) -> Sku:
+        return self._rng.choices(store.skus, cum_weights=store._cum_weights)[0]
+
+    def _inventory(self, store: StoreProfile, sku: Sku) -> None:
+        self._emit(
+            topics.INVENTORY,
+            store,
+            {"sku": sku.sku, "on_hand": store.on_hand[sku.sku], "reorder_point": sku.reorder_point},
+        )
+
+    # -- processes ----------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        """Once a second: schedule the sessions and chats that start in the next second."""
+        now, rng = self._now, self._rng
+        for store in self.stores:
+            curve = diurnal_factor(store.local_ms(now)) if self.diurnal else 1.0
+            base = store.sessions_per_s * curve
+            sessions = self._poisson(base * self._factor("traffic_spike", store, now))
+            for _ in range(sessions):
+                self._start(self._session(store), now + rng.randrange(1000))
+            surge = self._factor("chat_surge", store, now)
+            chats = self._poisson(base * _P_CHAT_PER_SESSION * surge)
+            for _ in range(chats):
+                self._start(self._chat(store), now + rng.randrange(1000))
+        self._schedule(now + 1000, self._tick)
+
+    def _initial_inventory(self, store: StoreProfile) -> None:
+        for sku in store.skus:
+            self._inventory(store, sku)
+
+    def _session(self, store: StoreProfile) -> _Process:
+        rng = self._rng
+        session_id = f"{store.store_id}-s{self._tag}-{self._serial()}"
+        if rng.random() < _P_RETURNING_VISITOR:
+            visitor = rng.choice(store.visitors)
+        else:
+            visitor = self._new_visitor(store)
+        channel = rng.choices(CHANNELS, weights=_CHANNEL_WEIGHTS)[0]
+        common: dict[str, Any] = {
+            "session_id": session_id,
+            "visitor_id": visitor,
+            "channel": channel,
+        }
+        if rng.random() < _P_EXPERIMENT:
+            common["experiment"] = "checkout-v2"
+            common["variant"] = rng.choice(("A", "B"))
+
+        def click(kind: str, **extra: Any) -> None:
+            self._emit(topics.CLICKS, store, {**common, "kind": kind, **extra})
+
+        if channel == "paid":
+            click("page_view", cost_minor=max(1, round(rng.gammavariate(2.0, 20.0))))
+        else:
+            click("page_view")
+        cart: dict[str, tuple[Sku, int]] = {}
+        for _ in range(1 + self._poisson(_EXTRA_IMPRESSIONS)):
+            yield self._think()
+            sku = self._pick_sku(store)
+            click("impression", sku=sku.sku)
+            if rng.random() < _P_PRODUCT_VIEW:
+                yield self._think()
+                click("product_view", sku=sku.sku)
+                if rng.random() < _P_ADD_TO_CART:
+                    yield self._think()
+                    qty = 1 if rng.random() < 0.85 else 2
+                    in_cart = cart.get(sku.sku, (sku, 0))[1]
+                    if not store.blocked.get(sku.sku) and store.on_hand[sku.sku] >= in_cart + qty:
+                        click("add_to_cart", sku=sku.sku)
+                        cart[sku.sku] = (sku, in_cart + qty)
+            if rng.random() < _P_EXTRA_PAGE_VIEW:
+                yield self._think()
+                click("page_view")
+        if not cart or rng.random() >= _P_CHECKOUT:
+            return
+        yield self._think()
+        click("checkout")
+        if rng.random() >= _P_PLACE:
+            return
+        yield self._think(8_000.0)
+        yield from self._order(store, session_id, visitor, channel, list(cart.values()))
+
+    def _order(
+        self,
+        store: StoreProfile,
+        session_id: str,
+        visitor: str,
+        channel: str,
+        lines: list[tuple[Sku, int]],
+    ) -> _Process:
+        rng = self._rng
+        customer = store.customer_of.get(visitor)
+        if customer is None:
+            customer = store.customer_of[visitor] = self._new_customer(store)
+        order_id = f"{store.store_id}-o{self._tag}-{self._serial()}"
+        items = [
+            {"sku": sku.sku, "qty": qty, "unit_price_minor": sku.price_minor} for sku, qty in lines
+        ]
+        base = {
+            "order_id": order_id,
+            "customer_id": customer,
+            "amount_minor": sum(sku.price_minor * qty for sku, qty in lines),
+            "currency": store.currency,
+            "items": items,
+            "cost_minor": sum(sku.cost_minor * qty for sku, qty in lines),
+            "channel": channel,
+            "session_id": session_id,
+        }
+
+        def order(status: str) -> None:
+            self._emit(topics.ORDERS, store, {**base, "status": status})
+
+        order("placed")
+        yield 1_000 + rng.randrange(20_000)
+        p_pay = min(1.0, _P_PAY * self._factor("conversion_drop", store, self._now))
+        if rng.random() >= p_pay:
+            yield 15 * MINUTE_MS  # payment timeout
+            order("cancelled")
+            return
+        order("paid")
+        for sku, qty in lines:
+            self._sell(store, sku, qty)
+        if rng.random() < _P_CANCEL_AFTER_PAID:
+            yield 5 * MINUTE_MS + rng.randrange(55 * MINUTE_MS)
+            order("cancelled")
+            return
+        yield HOUR_MS + rng.randrange(7 * HOUR_MS)
+        order("shipped")
+        if rng.random() < _P_REFUND:
+            yield DAY_MS + rng.randrange(2 * DAY_MS)
+            order("refunded")
+
+    def _sell(self, store: StoreProfile, sku: Sku, qty: int) -> None:
+        store.on_hand[sku.sku] = max(0, store.on_hand[sku.sku] - qty)
+        self._inventory(store, sku)
+        if (
+            store.on_hand[sku.sku] <= sku.reorder_point
+            and sku.sku not in store.restock_pending
+            and not store.blocked.get(sku.sku)
+        ):
+            store.restock_pending.add(sku.sku)
+            self._start(self._restock(store, sku), self._now)
+
+    def _restock(self, store: StoreProfile, sku: Sku) -> _Process:
+        yield 10 * MINUTE_MS + self._rng.randrange(30 * MINUTE_MS)  # supplier lead time
+        store.restock_pending.discard(sku.sku)
+        if store.blocked.get(sku.sku):
+            return
+        store.on_hand[sku.sku] += sku.restock_qty
+        self._inventory(store, sku)
+
+    def _schedule_stock_out(self, inc: Incident) -> None:
+        targets = self.stores if inc.store_id == "*" else (self._by_id[inc.store_id],)
+        start_ms = max(inc.start_ms, self.start_ms)
+        if inc.end_ms <= start_ms:
+            return
+        for store in targets:
+            n = max(1, round(inc.value * len(store.skus)))
+            skus = sorted(store.skus, key=lambda s: -s.weight)[:n]
+            self._schedule(start_ms, partial(self._stock_out, store, skus, True))
+            self._schedule(inc.end_ms, partial(self._stock_out, store, skus, False))
+
+    def _stock_out(self, store: StoreProfile, skus: list[Sku], begin: bool) -> None:
+        for sku in skus:
+            depth = store.blocked.get(sku.sku, 0) + (1 if begin else -1)
+            store.blocked[sku.sku] = depth
+            if begin:
+                store.on_hand[sku.sku] = 0
+            elif depth == 0:
+                store.on_hand[sku.sku] += sku.restock_qty
+            else:
+                continue
+            self._inventory(store, sku)
+
+    def _chat(self, store: StoreProfile) -> _Process:
+        rng = self._rng
+        conversation_id = f"{store.store_id}-chat{self._tag}-{self._serial()}"
+        visitor = rng.choice(store.visitors)
+        customer = store.customer_of.get(visitor) or f"{store.store_id}-guest-{visitor}"
+        complaint = rng.random() < _P_COMPLAINT
+        common = {"conversation_id": conversation_id, "customer_id": customer}
+
+        def chat(kind: str, agent: str | None = None, **extra: Any) -> None:
+            fields: dict[str, Any] = {**common, "kind": kind}
+            if agent is not None:
+                fields["agent_id"] = agent
+            fields.update(extra)
+            self._emit(topics.CHATS, store, fields)
+
+        chat("opened", complaint=complaint)
+        yield 500 + rng.randrange(8_000)
+        chat("customer_message")
+        surge = self._factor("chat_surge", store, self._now)
+        yield 1_000 + int(rng.lognormvariate(math.log(14_000), 0.8) * surge)
+        agent = rng.choice(store.agents)
+        chat("agent_message", agent)
+        transferred = False
+        for _ in range(self._poisson(_CHAT_EXCHANGES)):
+            yield self._think(20_000.0)
+            chat("customer_message")
+            yield self._think(15_000.0)
+            chat("agent_message", agent)
+            if not transferred and rng.random() < _P_TRANSFER / max(_CHAT_EXCHANGES, 1.0):
+                transferred = True
+                yield self._think(5_000.0)
+                chat("transferred", agent)
+                agent = rng.choice(store.agents)
+        if rng.random() < _P_ESCALATE:
+            yield self._think(10_000.0)
+            chat("escalated", agent)
+        if rng.random() >= _P_RESOLVE:
+            return  # the customer left without a resolution
+        yield self._think(20_000.0)
+        chat("resolved", agent)
+        if rng.random() < _P_RATE:
+            yield self._think(30_000.0)
+            weights = (0.3, 0.25, 0.2, 0.15, 0.1) if complaint else _RATING_WEIGHTS
+            rating = rng.choices((1, 2, 3, 4, 5), weights=weights)[0]
+            extra: dict[str, Any] = {"rating": rating}
+            if rng.random() < _P_NPS:
+                extra["nps"] = min(10, max(0, 2 * rating + rng.randrange(-1, 2)))
+            chat("rated", agent, **extra)
+
+
+def _rfc3339(ts_ms: int, offset_min: int) -> str:
+    tz = UTC if offset_min == 0 else timezone(timedelta(minutes=offset_min))
+    return datetime.fromtimestamp(ts_ms / 1000, tz=tz).isoformat(timespec="milliseconds")

@@ -1,0 +1,275 @@
+"""An independent ground truth: per-store, per-minute counts computed offline.
+
+Written from DESIGN.md (Contracts → Event topics) only, in plain Python: it
+imports nothing from ``shoppulse``, so an error in the worker's counting code
+cannot hide by being repeated here. Input is the simulator's JSONL (one
+``{"topic": family, "key": store_id, "value": {...}}`` object a line) or the
+same records as dicts.
+
+Rules:
+
+* an event counts when it is *valid* under the contract (required fields with the
+  right types and enumerations, ``ts`` as epoch milliseconds or RFC 3339 with an
+  offset); invalid events are counted separately, never in a minute;
+* duplicates (the same ``event_id``) count once — the first valid occurrence;
+* the minute is the UTC floor of the event time: ``ts_ms - ts_ms % 60_000``;
+* ``gmv_minor`` sums ``amount_minor`` of ``paid`` orders; ``visitors``/``sessions``
+  are distinct ``visitor_id``/``session_id`` of click events within the minute.
+
+>>> records = [
+...     {"topic": "shop.clicks", "key": "s1", "value": {"event_id": "a", "store_id": "s1",
+...      "ts": 120_500, "session_id": "x", "visitor_id": "v", "kind": "impression"}},
+...     {"topic": "shop.clicks", "key": "s1", "value": {"event_id": "a", "store_id": "s1",
+...      "ts": 120_500, "session_id": "x", "visitor_id": "v", "kind": "impression"}},
+... ]
+>>> truth = ground_truth(records)
+>>> truth.minutes[("s1", 120_000)]["impressions"], truth.duplicates
+(1, 1)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+MINUTE_MS = 60_000
+
+COUNTS = (
+    "events",
+    "orders_placed",
+    "orders_paid",
+    "gmv_minor",
+    "orders_cancelled",
+    "orders_refunded",
+    "orders_shipped",
+    "impressions",
+    "page_views",
+    "product_views",
+    "add_to_cart",
+    "checkouts",
+    "chat_events",
+    "inventory_updates",
+)
+DISTINCTS = ("visitors", "sessions")
+
+ORDER_STATUS = {
+    "placed": "orders_placed",
+    "paid": "orders_paid",
+    "cancelled": "orders_cancelled",
+    "refunded": "orders_refunded",
+    "shipped": "orders_shipped",
+}
+CLICK_KIND = {
+    "impression": "impressions",
+    "page_view": "page_views",
+    "product_view": "product_views",
+    "add_to_cart": "add_to_cart",
+    "checkout": "checkouts",
+}
+CHAT_KINDS = {
+    "opened",
+    "customer_message",
+    "agent_message",
+    "transferred",
+    "escalated",
+    "resolved",
+    "rated",
+}
+CHANNELS = {"organic", "paid", "social", "email", "direct", "referral"}
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class _Minute:
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    visitors: set[str] = field(default_factory=set)
+    sessions: set[str] = field(default_factory=set)
+
+    def row(self) -> dict[str, int]:
+        return {**self.counts, "visitors": len(self.visitors), "sessions": len(self.sessions)}
+
+
+@dataclass
+class GroundTruth:
+    """``minutes[(store_id, window_start_ms)]`` → every count of that store-minute."""
+
+    minutes: dict[tuple[str, int], dict[str, int]]
+    invalid: int
+    duplicates: int
+
+    def total(self, name: str, store_id: str | None = None) -> int:
+        """A count summed over minutes (of one store, or all); not for distinct counts."""
+        return sum(
+            row[name]
+            for (store, _), row in self.minutes.items()
+            if store_id is None or store == store_id
+        )
+
+
+def parse_ts_ms(value: object) -> int | None:
+    """Epoch milliseconds from an int (or whole float) or RFC 3339 text with an offset.
+
+    >>> parse_ts_ms(1_700_000_000_123), parse_ts_ms("2023-11-14T23:13:20.123+01:00")
+    (1700000000123, 1700000000123)
+    >>> parse_ts_ms("2023-11-14T22:13:20"), parse_ts_ms(True)
+    (None, None)
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if not isinstance(value, str) or "T" not in value.upper():
+        return None
+    text = value.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    delta = parsed - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def _is_minor(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _optional(value: object, check: Any) -> bool:
+    return value is None or bool(check(value))
+
+
+def _valid_order(v: Mapping[str, Any]) -> bool:
+    items = v.get("items", [])
+    return (
+        _is_text(v.get("order_id"))
+        and _is_text(v.get("customer_id"))
+        and v.get("status") in ORDER_STATUS
+        and _is_minor(v.get("amount_minor"))
+        and isinstance(v.get("currency"), str)
+        and bool(_CURRENCY.match(v["currency"]))
+        and isinstance(items, list)
+        and all(
+            isinstance(it, dict)
+            and _is_text(it.get("sku"))
+            and _is_minor(it.get("qty"))
+            and it["qty"] >= 1
+            and _is_minor(it.get("unit_price_minor"))
+            for it in items
+        )
+        and _optional(v.get("cost_minor"), _is_minor)
+        and _optional(v.get("channel"), lambda c: c in CHANNELS)
+        and _optional(v.get("session_id"), _is_text)
+    )
+
+
+def _valid_click(v: Mapping[str, Any]) -> bool:
+    return (
+        _is_text(v.get("session_id"))
+        and _is_text(v.get("visitor_id"))
+        and v.get("kind") in CLICK_KIND
+        and _optional(v.get("sku"), _is_text)
+        and _optional(v.get("channel"), lambda c: c in CHANNELS)
+        and _optional(v.get("cost_minor"), _is_minor)
+    )
+
+
+def _valid_chat(v: Mapping[str, Any]) -> bool:
+    rating, nps = v.get("rating"), v.get("nps")
+    return (
+        _is_text(v.get("conversation_id"))
+        and _is_text(v.get("customer_id"))
+        and v.get("kind") in CHAT_KINDS
+        and _optional(v.get("agent_id"), _is_text)
+        and _optional(rating, lambda r: _is_minor(r) and 1 <= r <= 5)
+        and _optional(nps, lambda n: _is_minor(n) and n <= 10)
+        and _optional(v.get("complaint"), lambda c: isinstance(c, bool))
+    )
+
+
+def _valid_inventory(v: Mapping[str, Any]) -> bool:
+    return (
+        _is_text(v.get("sku"))
+        and _is_minor(v.get("on_hand"))
+        and _optional(v.get("reorder_point"), _is_minor)
+    )
+
+
+_VALIDATORS = {
+    "shop.orders": _valid_order,
+    "shop.clicks": _valid_click,
+    "shop.chats": _valid_chat,
+    "shop.inventory": _valid_inventory,
+}
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """The records of a JSONL file, skipping blank lines."""
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def ground_truth(source: str | Path | Iterable[Mapping[str, Any]]) -> GroundTruth:
+    """Per (store_id, UTC minute start in epoch ms) counts from a JSONL path or records."""
+    records = read_jsonl(source) if isinstance(source, str | Path) else source
+    minutes: dict[tuple[str, int], _Minute] = {}
+    seen: set[str] = set()
+    invalid = duplicates = 0
+    for record in records:
+        topic, value = record.get("topic"), record.get("value")
+        validator = _VALIDATORS.get(topic) if isinstance(topic, str) else None
+        if validator is None or not isinstance(value, dict):
+            invalid += 1
+            continue
+        ts_ms = parse_ts_ms(value.get("ts"))
+        event_id, store_id = value.get("event_id"), value.get("store_id")
+        if ts_ms is None or not isinstance(event_id, str) or not isinstance(store_id, str):
+            invalid += 1
+            continue
+        if not event_id or not store_id:
+            invalid += 1
+            continue
+        if not validator(value):
+            invalid += 1
+            continue
+        if event_id in seen:
+            duplicates += 1
+            continue
+        seen.add(event_id)
+        key = (store_id, ts_ms - ts_ms % MINUTE_MS)
+        minute = minutes.get(key)
+        if minute is None:
+            minute = minutes[key] = _Minute()
+        counts = minute.counts
+        counts["events"] += 1
+        if topic == "shop.orders":
+            counts[ORDER_STATUS[value["status"]]] += 1
+            if value["status"] == "paid":
+                counts["gmv_minor"] += value["amount_minor"]
+        elif topic == "shop.clicks":
+            counts[CLICK_KIND[value["kind"]]] += 1
+            minute.visitors.add(value["visitor_id"])
+            minute.sessions.add(value["session_id"])
+        elif topic == "shop.chats":
+            counts["chat_events"] += 1
+        else:
+            counts["inventory_updates"] += 1
+    return GroundTruth(
+        minutes={key: m.row() for key, m in sorted(minutes.items())},
+        invalid=invalid,
+        duplicates=duplicates,
+    )
