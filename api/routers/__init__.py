@@ -1,0 +1,1 @@
+"""One router per resource: stores, kpis, health, live (websocket), and the wall page."""

@@ -1,0 +1,104 @@
+"""``GET /api/v1/kpis`` (a rollup window) and ``GET /api/v1/kpis/history`` (minute points)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from api.deps import SettingsDep, ViewDep
+from api.routers.common import StoreQuery, require_store
+from api.schemas import HistoryOut, RollupOut
+from api.view import Window
+from shoppulse.timeutil import TimestampError, format_ts_ms, parse_ts_ms
+
+router = APIRouter(prefix="/api/v1", tags=["kpis"])
+
+DEFAULT_HISTORY_MINUTES = 60
+
+
+@router.get("/kpis", response_model=RollupOut, summary="KPIs of a store over a window")
+def get_kpis(
+    view: ViewDep,
+    store: StoreQuery,
+    window: Annotated[
+        Window,
+        Query(description="`1m` latest minute, `5m`, `1h`, or `today` (UTC day)."),
+    ] = "1m",
+) -> dict[str, Any]:
+    """Components and derived KPIs of one store, or ``all`` stores summed, over ``window``.
+
+    Ratios are ratios of sums. Distinct counts (visitors, sessions) are exact for
+    ``1m`` of one store; elsewhere they and the KPIs derived from them are null and
+    listed in ``unavailable_components``/``unavailable_kpis``.
+    """
+    require_store(view, store)
+    return view.rollup(store, window).to_dict()
+
+
+def _parse_instant(name: str, raw: str) -> int:
+    value: object = int(raw) if raw.strip().lstrip("-").isdigit() else raw
+    try:
+        return parse_ts_ms(value)
+    except TimestampError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"query parameter {name!r}: {exc} (use RFC 3339 with an offset or epoch ms)",
+        ) from exc
+
+
+@router.get("/kpis/history", response_model=HistoryOut, summary="Minute-by-minute KPIs of a store")
+def get_history(
+    view: ViewDep,
+    settings: SettingsDep,
+    store: StoreQuery,
+    minutes: Annotated[
+        int | None,
+        Query(ge=1, description="The last N minutes (including the current one)."),
+    ] = None,
+    start: Annotated[
+        str | None,
+        Query(alias="from", description="Start (inclusive): RFC 3339 with offset, or epoch ms."),
+    ] = None,
+    end: Annotated[
+        str | None,
+        Query(alias="to", description="End (exclusive); defaults to the end of this minute."),
+    ] = None,
+) -> dict[str, Any]:
+    """One point per minute, oldest first: either ``minutes=N`` or ``from``/``to``.
+
+    Without either, the last 60 minutes. Only today and yesterday (UTC) are held.
+    """
+    if minutes is not None and (start is not None or end is not None):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail="give either 'minutes' or 'from'/'to', not both",
+        )
+    if minutes is not None and minutes > settings.api_history_minutes:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"'minutes' must be at most {settings.api_history_minutes}",
+        )
+    if end is not None and start is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="'to' needs 'from'")
+    require_store(view, store)
+    _, now_end = view.window_bounds("1m")
+    if start is not None:
+        start_ms = _parse_instant("from", start)
+        end_ms = _parse_instant("to", end) if end is not None else now_end
+        if end_ms <= start_ms:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, detail="'to' must be after 'from'"
+            )
+    else:
+        end_ms = now_end
+        start_ms = end_ms - (minutes or DEFAULT_HISTORY_MINUTES) * 60_000
+    points = view.history(store, start_ms, end_ms)
+    return {
+        "store_id": store,
+        "window_start": format_ts_ms(start_ms),
+        "window_end": format_ts_ms(end_ms),
+        "window_start_ms": start_ms,
+        "window_end_ms": end_ms,
+        "points": [p.to_dict() for p in points],
+    }

@@ -1,0 +1,56 @@
+"""``shoppulse api``: serve the API under uvicorn with structured (JSON lines) logging."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.config
+
+import uvicorn
+
+from api.app import create_app
+from shoppulse.logfmt import logging_dict_config
+from shoppulse.settings import Settings
+
+
+def uvicorn_log_config(level: str) -> dict[str, object]:
+    """The project's JSON logging, with uvicorn's loggers routed through it."""
+    config = logging_dict_config(level)
+    loggers = config["loggers"]
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        loggers[name] = {"handlers": [], "propagate": True, "level": level.upper()}
+    return config
+
+
+def serve(settings: Settings, *, log_level: str = "info") -> None:
+    """Serve the API on ``settings.api_host:settings.api_port`` until interrupted (blocking)."""
+    logging.config.dictConfig(uvicorn_log_config(log_level))
+    logging.getLogger("shoppulse.api").info(
+        "starting API",
+        extra={
+            "host": settings.api_host,
+            "port": settings.api_port,
+            "topic": settings.topic("shoppulse.kpis"),
+        },
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=uvicorn_log_config(log_level),
+        log_level=log_level,
+        lifespan="on",
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=None, help="listen address (default: SHOPPULSE_API_HOST)")
+    parser.add_argument(
+        "--port", type=int, default=None, help="listen port (default: SHOPPULSE_API_PORT)"
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    update = {k: v for k, v in (("api_host", args.host), ("api_port", args.port)) if v is not None}
+    serve(settings.model_copy(update=update), log_level=args.log_level)
+    return 0

@@ -1,0 +1,469 @@
+"""The API's materialised view of ``shoppulse.kpis``: pure, no IO.
+
+:class:`KpiView` keeps, per store, the minute snapshots of today and yesterday
+(UTC, bounded by ``api_history_minutes``), applies new snapshots idempotently
+and answers rollups over ``1m``, ``5m``, ``1h`` and ``today`` for one store or
+for all stores (``store="all"``).
+
+Rollups add the minutes' additive components with
+:func:`shoppulse.components.sum_values` and derive KPIs with
+:func:`shoppulse.kpis.derive_kpis` (ratio of sums). Distinct counts (visitors,
+sessions) are exact inside one store-minute only; a rollup over several
+minutes or stores reports them, and every KPI derived from them, as ``None``
+and lists them under ``unavailable_components`` / ``unavailable_kpis``.
+
+>>> MIN = 60_000
+>>> now = 1_700_000_000_000 - 1_700_000_000_000 % MIN + 30_000
+>>> view = KpiView(clock=lambda: now)
+>>> def snap(start, revision, final=False, paid=1, sessions=10):
+...     return KpiSnapshot(store_id="s1", window_start_ms=start, window_end_ms=start + MIN,
+...         final=final, revision=revision, currency="EUR", emitted_at_ms=start + MIN,
+...         components={"orders_paid": paid, "gmv_minor": 1000 * paid, "sessions": sessions})
+>>> minute = now - now % MIN
+>>> view.apply(snap(minute - MIN, 1, final=True)), view.apply(snap(minute, 1))
+(True, True)
+>>> view.apply(snap(minute, 1))          # the same record again: no change
+False
+>>> view.apply(snap(minute, 2, paid=3))  # a newer revision replaces the minute
+True
+>>> r = view.rollup("s1", "5m")
+>>> r.minutes, r.components["orders_paid"], r.kpis["aov_minor"], r.kpis["sessions"]
+(2, 4, 1000.0, None)
+>>> r.unavailable_kpis
+('payment_conversion', 'sessions', 'visitors')
+>>> view.rollup("s1", "1m").kpis["payment_conversion"]  # one minute: distinct counts are exact
+0.3
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, get_args
+
+from api.clock import DAY_MS, Clock, utc_day_start_ms, wall_clock_ms
+from shoppulse.components import COUNT_COMPONENTS, DISTINCT_COMPONENTS, sum_values
+from shoppulse.kpis import REGISTRY, KpiDef, derive_kpis
+from shoppulse.settings import Settings
+from shoppulse.snapshot import KpiSnapshot
+from shoppulse.timeutil import format_ts_ms
+
+Window = Literal["1m", "5m", "1h", "today"]
+"""A rollup window: the latest minute, the last 5 minutes, the last hour, today (UTC)."""
+
+WINDOWS: Final[tuple[Window, ...]] = get_args(Window)
+ALL_STORES: Final = "all"
+"""The pseudo store id that rolls all stores up."""
+
+MINUTE_MS: Final = 60_000
+_WINDOW_MINUTES: Final[dict[str, int]] = {"5m": 5, "1h": 60}
+
+DISTINCT_NOTE: Final = (
+    "visitors and sessions are distinct counts: they are exact for one store-minute but cannot "
+    "be summed across minutes or stores, so they and the KPIs derived from them are null here "
+    "(mergeable sketches will make them available)"
+)
+
+
+def kpi_inputs(kpi: KpiDef) -> frozenset[str]:
+    """The component names a KPI's formula reads.
+
+    >>> from shoppulse.kpis import KPI_BY_NAME
+    >>> sorted(kpi_inputs(KPI_BY_NAME["payment_conversion"]))
+    ['orders_paid', 'sessions']
+    """
+    return frozenset(v for v in dataclasses.astuple(kpi.formula) if isinstance(v, str))
+
+
+def _is_money_component(name: str) -> bool:
+    return name.endswith("_minor")
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """Components and KPIs of one store (or all stores) over ``[start_ms, end_ms)``."""
+
+    store_id: str
+    window: str
+    start_ms: int
+    end_ms: int
+    minutes: int
+    """How many store-minute snapshots contributed."""
+    store_count: int
+    final: bool
+    """True when every contributing minute is final (False for an empty rollup)."""
+    revision: int | None
+    """The snapshot's revision when exactly one snapshot contributed, else None."""
+    currency: str | None
+    components: Mapping[str, int | None]
+    kpis: Mapping[str, float | None]
+    unavailable_components: tuple[str, ...] = ()
+    unavailable_kpis: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping (the REST and websocket shape)."""
+        return {
+            "store_id": self.store_id,
+            "window": self.window,
+            "window_start": format_ts_ms(self.start_ms),
+            "window_end": format_ts_ms(self.end_ms),
+            "window_start_ms": self.start_ms,
+            "window_end_ms": self.end_ms,
+            "minutes": self.minutes,
+            "store_count": self.store_count,
+            "final": self.final,
+            "revision": self.revision,
+            "currency": self.currency,
+            "components": dict(self.components),
+            "kpis": dict(self.kpis),
+            "unavailable_components": list(self.unavailable_components),
+            "unavailable_kpis": list(self.unavailable_kpis),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(slots=True)
+class ViewStats:
+    """Counters of what :meth:`KpiView.apply` did."""
+
+    applied: int = 0
+    ignored_stale: int = 0
+    """Duplicates and older revisions."""
+    ignored_too_old: int = 0
+    """Snapshots of minutes before the retention cutoff."""
+    evicted: int = 0
+
+
+@dataclass(slots=True)
+class _StoreMinutes:
+    """One store's minutes: snapshots by window start, and the starts kept sorted."""
+
+    by_start: dict[int, KpiSnapshot] = field(default_factory=dict)
+    starts: list[int] = field(default_factory=list)
+    currency: str | None = None
+
+    def put(self, snapshot: KpiSnapshot) -> None:
+        start = snapshot.window_start_ms
+        if start not in self.by_start:
+            if not self.starts or start > self.starts[-1]:
+                self.starts.append(start)
+            else:
+                bisect.insort(self.starts, start)
+        self.by_start[start] = snapshot
+        if snapshot.currency:
+            self.currency = snapshot.currency
+
+    def range(self, start_ms: int, end_ms: int) -> list[KpiSnapshot]:
+        lo = bisect.bisect_left(self.starts, start_ms)
+        hi = bisect.bisect_left(self.starts, end_ms)
+        return [self.by_start[s] for s in self.starts[lo:hi]]
+
+    def evict_before(self, cutoff_ms: int) -> int:
+        n = bisect.bisect_left(self.starts, cutoff_ms)
+        for start in self.starts[:n]:
+            del self.by_start[start]
+        del self.starts[:n]
+        return n
+
+    def latest(self) -> KpiSnapshot | None:
+        return self.by_start[self.starts[-1]] if self.starts else None
+
+
+def supersedes(new: KpiSnapshot, old: KpiSnapshot | None) -> bool:
+    """Whether ``new`` should replace ``old`` for the same (store, window).
+
+    The highest revision wins; at the same revision a final snapshot wins over a
+    provisional one; anything else (a duplicate, an older revision) is ignored.
+    """
+    if old is None or new.revision > old.revision:
+        return True
+    return new.revision == old.revision and new.final and not old.final
+
+
+class KpiView:
+    """Latest minute snapshots per store, with rollups; see the module docstring.
+
+    ``clock`` gives "now" in epoch milliseconds: it anchors the ``5m``/``1h``/``today``
+    windows and the retention cutoff (the start of yesterday, UTC, or
+    ``history_minutes`` ago, whichever is later).
+    """
+
+    def __init__(
+        self,
+        *,
+        history_minutes: int = 2 * 24 * 60,
+        window_ms: int = MINUTE_MS,
+        clock: Clock = wall_clock_ms,
+    ) -> None:
+        if history_minutes < 1:
+            raise ValueError("history_minutes must be at least 1")
+        if window_ms < 1:
+            raise ValueError("window_ms must be positive")
+        self.history_minutes = history_minutes
+        self.window_ms = window_ms
+        self.clock = clock
+        self.stats = ViewStats()
+        self._stores: dict[str, _StoreMinutes] = {}
+        self._last_evict_ms: int | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, clock: Clock = wall_clock_ms) -> KpiView:
+        """A view sized by ``settings.api_history_minutes`` and ``settings.window_ms``."""
+        return cls(
+            history_minutes=settings.api_history_minutes,
+            window_ms=settings.window_ms,
+            clock=clock,
+        )
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def cutoff_ms(self, now_ms: int | None = None) -> int:
+        """Minutes starting before this instant are evicted (and ignored when they arrive)."""
+        now = self.clock() if now_ms is None else now_ms
+        yesterday = utc_day_start_ms(now) - DAY_MS
+        return max(yesterday, now - self.history_minutes * MINUTE_MS)
+
+    def apply(self, snapshot: KpiSnapshot) -> bool:
+        """Apply one snapshot; return True when it changed the view (idempotent)."""
+        now = self.clock()
+        if self._last_evict_ms is None or now - self._last_evict_ms >= self.window_ms:
+            self.evict(now)
+        if snapshot.window_start_ms < self.cutoff_ms(now):
+            self.stats.ignored_too_old += 1
+            return False
+        store = self._stores.get(snapshot.store_id)
+        old = store.by_start.get(snapshot.window_start_ms) if store else None
+        if not supersedes(snapshot, old):
+            self.stats.ignored_stale += 1
+            return False
+        if store is None:
+            store = self._stores[snapshot.store_id] = _StoreMinutes()
+        store.put(snapshot)
+        self.stats.applied += 1
+        return True
+
+    def evict(self, now_ms: int | None = None) -> int:
+        """Drop minutes older than the retention cutoff; return how many were dropped."""
+        now = self.clock() if now_ms is None else now_ms
+        self._last_evict_ms = now
+        cutoff = self.cutoff_ms(now)
+        dropped = 0
+        for store_id in list(self._stores):
+            store = self._stores[store_id]
+            dropped += store.evict_before(cutoff)
+            if not store.starts:
+                del self._stores[store_id]
+        self.stats.evicted += dropped
+        return dropped
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def stores(self) -> list[str]:
+        """Known store ids, sorted."""
+        return sorted(self._stores)
+
+    def has_store(self, store_id: str) -> bool:
+        """Whether the view holds minutes of ``store_id``."""
+        return store_id in self._stores
+
+    def currency(self, store_id: str) -> str | None:
+        """The store's currency, as last reported."""
+        store = self._stores.get(store_id)
+        return store.currency if store else None
+
+    def minute_count(self, store_id: str) -> int:
+        """How many minutes the view holds for ``store_id``."""
+        store = self._stores.get(store_id)
+        return len(store.starts) if store else 0
+
+    def latest(self, store_id: str) -> KpiSnapshot | None:
+        """The store's most recent minute, or None."""
+        store = self._stores.get(store_id)
+        return store.latest() if store else None
+
+    def latest_by_store(self) -> dict[str, KpiSnapshot]:
+        """The most recent minute of every store."""
+        out: dict[str, KpiSnapshot] = {}
+        for store_id, store in sorted(self._stores.items()):
+            snap = store.latest()
+            if snap is not None:
+                out[store_id] = snap
+        return out
+
+    def minutes(self, store_id: str, start_ms: int, end_ms: int) -> list[KpiSnapshot]:
+        """The store's minutes with ``start_ms <= window_start < end_ms``, oldest first."""
+        store = self._stores.get(store_id)
+        return store.range(start_ms, end_ms) if store else []
+
+    def window_bounds(self, window: Window) -> tuple[int, int]:
+        """``[start, end)`` of a clock-anchored window; the end is the current minute's end."""
+        now = self.clock()
+        end = now - now % self.window_ms + self.window_ms
+        if window == "today":
+            return utc_day_start_ms(now), end
+        if window == "1m":
+            return end - self.window_ms, end
+        return end - _WINDOW_MINUTES[window] * MINUTE_MS, end
+
+    def rollup(self, store_id: str, window: Window) -> Rollup:
+        """Roll a store (or ``"all"``) up over ``window``.
+
+        ``1m`` is the latest minute (for ``all``: the latest minute any store has,
+        summed over the stores that have it); the other windows are anchored to the
+        clock's current minute and include it.
+        """
+        if window == "1m":
+            return self._latest_minute(store_id)
+        start, end = self.window_bounds(window)
+        return self.rollup_range(store_id, start, end, window=window)
+
+    def rollup_range(
+        self, store_id: str, start_ms: int, end_ms: int, *, window: str = "custom"
+    ) -> Rollup:
+        """Roll up the minutes with ``start_ms <= window_start < end_ms``."""
+        ids = self.stores() if store_id == ALL_STORES else [store_id]
+        snaps = [s for sid in ids for s in self.minutes(sid, start_ms, end_ms)]
+        return self._combine(store_id, window, start_ms, end_ms, snaps, exact_distinct=False)
+
+    def history(self, store_id: str, start_ms: int, end_ms: int) -> list[Rollup]:
+        """One ``1m`` rollup per minute in ``[start_ms, end_ms)``, oldest first.
+
+        For a single store each point is that store-minute (distinct counts exact);
+        for ``all`` each point sums the stores' snapshots of that minute.
+        """
+        if store_id != ALL_STORES:
+            return [self._single(s) for s in self.minutes(store_id, start_ms, end_ms)]
+        by_start: dict[int, list[KpiSnapshot]] = {}
+        for sid in self.stores():
+            for snap in self.minutes(sid, start_ms, end_ms):
+                by_start.setdefault(snap.window_start_ms, []).append(snap)
+        return [
+            self._combine(
+                ALL_STORES,
+                "1m",
+                start,
+                start + self.window_ms,
+                by_start[start],
+                exact_distinct=False,
+            )
+            for start in sorted(by_start)
+        ]
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _latest_minute(self, store_id: str) -> Rollup:
+        if store_id != ALL_STORES:
+            snap = self.latest(store_id)
+            if snap is not None:
+                return self._single(snap)
+            start, end = self.window_bounds("1m")
+            return self._combine(store_id, "1m", start, end, [], exact_distinct=True)
+        latest = self.latest_by_store()
+        if not latest:
+            start, end = self.window_bounds("1m")
+            return self._combine(ALL_STORES, "1m", start, end, [], exact_distinct=False)
+        start = max(s.window_start_ms for s in latest.values())
+        snaps = [
+            snap
+            for sid in self.stores()
+            if (snap := self._stores[sid].by_start.get(start)) is not None
+        ]
+        end = max(s.window_end_ms for s in snaps)
+        return self._combine(ALL_STORES, "1m", start, end, snaps, exact_distinct=False)
+
+    def _single(self, snap: KpiSnapshot) -> Rollup:
+        return self._combine(
+            snap.store_id,
+            "1m",
+            snap.window_start_ms,
+            snap.window_end_ms,
+            [snap],
+            exact_distinct=True,
+        )
+
+    def _combine(
+        self,
+        store_id: str,
+        window: str,
+        start_ms: int,
+        end_ms: int,
+        snaps: list[KpiSnapshot],
+        *,
+        exact_distinct: bool,
+    ) -> Rollup:
+        values: dict[str, int] = dict.fromkeys(COUNT_COMPONENTS, 0)
+        unavailable: set[str] = set()
+        notes: list[str] = []
+        if exact_distinct and len(snaps) == 1:
+            values.update(snaps[0].components)
+            for name in DISTINCT_COMPONENTS:
+                values.setdefault(name, 0)
+        else:
+            values.update(sum_values(s.components for s in snaps))
+            unavailable.update(DISTINCT_COMPONENTS)
+            notes.append(DISTINCT_NOTE)
+        store_ids = sorted({s.store_id for s in snaps})
+        currencies = sorted({c for c in (self._currency_of(s) for s in snaps) if c is not None})
+        currency = currencies[0] if len(currencies) == 1 else None
+        if len(currencies) > 1:
+            unavailable.update(n for n in values if _is_money_component(n))
+            notes.append(
+                f"stores report different currencies ({', '.join(currencies)}): "
+                "money values cannot be added and are null"
+            )
+        components: dict[str, int | None] = {
+            name: (None if name in unavailable else value) for name, value in values.items()
+        }
+        for name in sorted(unavailable):
+            components[name] = None
+        kpis = derive_kpis(values)
+        unavailable_kpis = {
+            k.name
+            for k in REGISTRY
+            if kpi_inputs(k) & unavailable or (len(currencies) > 1 and k.unit == "minor_currency")
+        }
+        for name in unavailable_kpis:
+            kpis[name] = None
+        return Rollup(
+            store_id=store_id,
+            window=window,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            minutes=len(snaps),
+            store_count=len(store_ids),
+            final=bool(snaps) and all(s.final for s in snaps),
+            revision=snaps[0].revision if len(snaps) == 1 else None,
+            currency=currency,
+            components=components,
+            kpis=kpis,
+            unavailable_components=tuple(sorted(unavailable)),
+            unavailable_kpis=tuple(sorted(unavailable_kpis)),
+            notes=tuple(notes),
+        )
+
+    def _currency_of(self, snap: KpiSnapshot) -> str | None:
+        if snap.currency:
+            return snap.currency
+        store = self._stores.get(snap.store_id)
+        return store.currency if store else None
+
+
+def apply_all(view: KpiView, snapshots: Iterable[KpiSnapshot]) -> int:
+    """Apply several snapshots; return how many changed the view."""
+    return sum(1 for s in snapshots if view.apply(s))
+
+
+__all__ = [
+    "ALL_STORES",
+    "WINDOWS",
+    "KpiView",
+    "Rollup",
+    "ViewStats",
+    "Window",
+    "apply_all",
+    "kpi_inputs",
+    "supersedes",
+]

@@ -1,0 +1,174 @@
+"""Unit tests of the pure materialised view."""
+
+from __future__ import annotations
+
+from api.clock import DAY_MS
+from api.view import ALL_STORES, KpiView, supersedes
+from shoppulse.components import sum_values
+from shoppulse.kpis import derive_kpis
+from tests.api.helpers import MIN, MINUTE, FakeClock, make_snap
+
+
+def test_apply_is_idempotent(view: KpiView) -> None:
+    s = make_snap()
+    assert view.apply(s)
+    assert not view.apply(s)
+    assert view.stats.applied == 1
+    assert view.stats.ignored_stale == 1
+    assert view.latest("s1") == s
+
+
+def test_highest_revision_wins_in_any_order(view: KpiView) -> None:
+    r3 = make_snap(revision=3, orders_paid=9)
+    r2 = make_snap(revision=2, orders_paid=5)
+    assert view.apply(r3)
+    assert not view.apply(r2)
+    assert view.latest("s1") == r3
+
+
+def test_final_wins_over_provisional_of_same_or_lower_revision(view: KpiView) -> None:
+    final = make_snap(revision=2, final=True)
+    assert view.apply(make_snap(revision=2))
+    assert view.apply(final)
+    assert not view.apply(make_snap(revision=2))
+    assert not view.apply(make_snap(revision=1))
+    assert view.latest("s1") == final
+    newer = make_snap(revision=3, final=True, orders_paid=7)
+    assert view.apply(newer)
+    assert view.latest("s1") == newer
+
+
+def test_supersedes_rules() -> None:
+    prov, final = make_snap(revision=1), make_snap(revision=1, final=True)
+    assert supersedes(prov, None)
+    assert supersedes(final, prov)
+    assert not supersedes(prov, final)
+    assert supersedes(make_snap(revision=2), final)
+
+
+def test_rollups_equal_sums_of_minutes(view: KpiView) -> None:
+    minutes = [
+        make_snap(start=MINUTE - i * MIN, final=i > 0, orders_paid=i + 1, gmv_minor=1000 * (i + 1))
+        for i in range(70)
+    ]
+    for s in reversed(minutes):
+        view.apply(s)
+    for window, n in (("5m", 5), ("1h", 60)):
+        r = view.rollup("s1", window)  # type: ignore[arg-type]
+        expected = sum_values(s.components for s in minutes[:n])
+        assert r.minutes == n
+        assert r.start_ms == MINUTE + MIN - n * MIN
+        assert r.end_ms == MINUTE + MIN
+        assert not r.final  # the current minute is provisional
+        for name, value in expected.items():
+            assert r.components[name] == value
+        kpis = derive_kpis(expected)
+        assert r.kpis["aov_minor"] == kpis["aov_minor"]
+        assert r.kpis["ctr"] == kpis["ctr"]
+        assert r.kpis["gmv_minor"] == sum(1000 * (i + 1) for i in range(n))
+
+
+def test_rollup_reports_distinct_components_unavailable(view: KpiView) -> None:
+    view.apply(make_snap(start=MINUTE - MIN))
+    view.apply(make_snap())
+    r = view.rollup("s1", "5m")
+    assert r.components["visitors"] is None
+    assert r.components["sessions"] is None
+    assert r.kpis["visitors"] is None
+    assert r.kpis["payment_conversion"] is None
+    assert set(r.unavailable_components) == {"visitors", "sessions"}
+    assert set(r.unavailable_kpis) == {"visitors", "sessions", "payment_conversion"}
+    assert r.notes
+    one = view.rollup("s1", "1m")
+    assert one.components["sessions"] == 40
+    assert one.kpis["payment_conversion"] == 2 / 40
+    assert one.unavailable_components == ()
+    assert one.revision == 1
+
+
+def test_today_starts_at_utc_midnight(view: KpiView, clock: FakeClock) -> None:
+    midnight = clock.now_ms - clock.now_ms % DAY_MS
+    view.apply(make_snap(start=midnight - MIN, orders_paid=100))  # yesterday
+    view.apply(make_snap(start=midnight, orders_paid=1))
+    view.apply(make_snap(start=MINUTE, orders_paid=2))
+    r = view.rollup("s1", "today")
+    assert r.start_ms == midnight
+    assert r.minutes == 2
+    assert r.components["orders_paid"] == 3
+
+
+def test_eviction_keeps_today_and_yesterday(clock: FakeClock) -> None:
+    view = KpiView(clock=clock)
+    midnight = clock.now_ms - clock.now_ms % DAY_MS
+    yesterday = midnight - DAY_MS
+    assert not view.apply(make_snap(start=yesterday - MIN))  # before yesterday: too old
+    assert view.stats.ignored_too_old == 1
+    assert view.apply(make_snap(start=yesterday))
+    assert view.apply(make_snap(start=MINUTE))
+    clock.now_ms += DAY_MS  # a day later, yesterday's first minute is two days old
+    assert view.evict() == 1
+    assert view.minute_count("s1") == 1
+    clock.now_ms += DAY_MS
+    assert view.evict() == 1
+    assert view.stores() == []
+
+
+def test_history_minutes_bound(clock: FakeClock) -> None:
+    view = KpiView(history_minutes=10, clock=clock)
+    assert not view.apply(make_snap(start=MINUTE - 11 * MIN))
+    assert view.apply(make_snap(start=MINUTE - 9 * MIN))
+    clock.now_ms += 5 * MIN
+    view.apply(make_snap(start=MINUTE + 5 * MIN))  # apply also evicts, at most once a minute
+    assert view.minute_count("s1") == 1
+
+
+def test_all_stores_sum_and_latest_minute(view: KpiView) -> None:
+    view.apply(make_snap("a", start=MINUTE - MIN, orders_paid=1, gmv_minor=100))
+    view.apply(make_snap("a", start=MINUTE, orders_paid=2, gmv_minor=200))
+    view.apply(make_snap("b", start=MINUTE, orders_paid=3, gmv_minor=300))
+    assert view.stores() == ["a", "b"]
+    latest = view.rollup(ALL_STORES, "1m")
+    assert latest.start_ms == MINUTE
+    assert latest.store_count == 2
+    assert latest.components["orders_paid"] == 5
+    assert latest.components["sessions"] is None  # not additive across stores
+    assert latest.currency == "EUR"
+    r = view.rollup(ALL_STORES, "5m")
+    assert r.components["orders_paid"] == 6
+    assert r.kpis["gmv_minor"] == 600
+    assert r.kpis["aov_minor"] == 100.0
+
+
+def test_all_stores_with_mixed_currencies_nulls_money(view: KpiView) -> None:
+    view.apply(make_snap("eu", currency="EUR"))
+    view.apply(make_snap("us", currency="USD"))
+    r = view.rollup(ALL_STORES, "5m")
+    assert r.currency is None
+    assert r.components["gmv_minor"] is None
+    assert r.kpis["gmv_minor"] is None
+    assert r.kpis["aov_minor"] is None
+    assert r.kpis["orders"] == 4
+    assert "gmv_minor" in r.unavailable_components
+    assert any("currencies" in n for n in r.notes)
+    # one store alone keeps its money values
+    assert view.rollup("eu", "5m").kpis["gmv_minor"] == 3000
+
+
+def test_history_points(view: KpiView) -> None:
+    for i in range(3):
+        view.apply(make_snap("a", start=MINUTE - i * MIN, orders_paid=i))
+        view.apply(make_snap("b", start=MINUTE - i * MIN, orders_paid=10))
+    points = view.history("a", MINUTE - 2 * MIN, MINUTE + MIN)
+    assert [p.start_ms for p in points] == [MINUTE - 2 * MIN, MINUTE - MIN, MINUTE]
+    assert points[0].components["sessions"] == 40
+    total = view.history(ALL_STORES, MINUTE - 2 * MIN, MINUTE + MIN)
+    assert [p.components["orders_paid"] for p in total] == [12, 11, 10]
+
+
+def test_out_of_order_minutes_are_sorted(view: KpiView) -> None:
+    for offset in (0, 3, 1, 2):
+        view.apply(make_snap(start=MINUTE - offset * MIN))
+    starts = [s.window_start_ms for s in view.minutes("s1", 0, MINUTE + MIN)]
+    assert starts == sorted(starts)
+    assert view.latest("s1") is not None
+    assert view.latest("s1").window_start_ms == MINUTE  # type: ignore[union-attr]
