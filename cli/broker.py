@@ -58,8 +58,15 @@ def fetch_jars(cache_dir: Path | None = None) -> Path:
     lib.mkdir(parents=True, exist_ok=True)
     log.info("fetching Kafka %s jars into %s", kafka_version(), lib)
     subprocess.run(
-        [mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-         f"-DoutputDirectory={lib}"],
+        [
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(POM),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={lib}",
+        ],
         check=True,
     )
     marker.write_text(kafka_version())
@@ -72,9 +79,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def server_properties(
-    *, data_dir: Path, port: int, controller_port: int, partitions: int
-) -> str:
+def server_properties(*, data_dir: Path, port: int, controller_port: int, partitions: int) -> str:
     """A one-node KRaft configuration on loopback, tuned for fast group joins."""
     return "\n".join(
         [
@@ -140,8 +145,18 @@ class LocalKafka:
         # Kafka wants a cluster id of 16 bytes in URL-safe base64 without padding.
         cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         subprocess.run(
-            [self._java(), "-cp", f"{lib}/*", "kafka.tools.StorageTool", "format",
-             "-t", cid, "-c", str(props), "--standalone"],
+            [
+                self._java(),
+                "-cp",
+                f"{lib}/*",
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cid,
+                "-c",
+                str(props),
+                "--standalone",
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -190,9 +205,7 @@ class LocalKafka:
                     f"kafka exited with {self.process.returncode}; see {self.log_file}"
                 )
             try:
-                admin = KafkaAdminClient(
-                    bootstrap_servers=self.bootstrap, request_timeout_ms=2000
-                )
+                admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=2000)
                 try:
                     admin.list_topics()
                 finally:
@@ -230,14 +243,22 @@ class LocalKafka:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, default=Path("var/kafka"),
-                        help="where the broker keeps its data (default: var/kafka)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("var/kafka"),
+        help="where the broker keeps its data (default: var/kafka)",
+    )
     parser.add_argument("--port", type=int, default=9092, help="client port on 127.0.0.1")
-    parser.add_argument("--controller-port", type=int, default=9093,
-                        help="KRaft controller port on 127.0.0.1")
+    parser.add_argument(
+        "--controller-port", type=int, default=9093, help="KRaft controller port on 127.0.0.1"
+    )
     parser.add_argument("--heap", default="512m", help="JVM heap (-Xmx)")
-    parser.add_argument("--fetch-only", action="store_true",
-                        help="only resolve the Kafka jars into the cache, then exit")
+    parser.add_argument(
+        "--fetch-only",
+        action="store_true",
+        help="only resolve the Kafka jars into the cache, then exit",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -261,8 +282,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     broker.start()
     try:
         broker.wait_ready()
-        print(f"Kafka {kafka_version()} ready on {broker.bootstrap} (data: {args.data_dir})",
-              flush=True)
+        print(
+            f"Kafka {kafka_version()} ready on {broker.bootstrap} (data: {args.data_dir})",
+            flush=True,
+        )
         while not stop and broker.process is not None and broker.process.poll() is None:
             time.sleep(0.5)
     except KeyboardInterrupt:

@@ -56,7 +56,8 @@ class Child:
         threading.Thread(target=self._pump, name=f"{self.name}-log", daemon=True).start()
 
     def _pump(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
+        assert self.process is not None
+        assert self.process.stdout is not None
         with self.log_path.open("ab") as out:
             for line in self.process.stdout:
                 out.write(line)
@@ -68,7 +69,7 @@ class Child:
                         del self._seen[:-_KEEP_LINES]
 
     def wait_for(self, needle: str, timeout_s: float) -> None:
-        """Wait until an output line contains ``needle``; raise if the child dies or time runs out."""
+        """Wait for a line containing ``needle``; raise if the child dies or time runs out."""
         deadline = time.monotonic() + timeout_s
         next_line = 0  # absolute index of the first line not yet scanned
         while time.monotonic() < deadline:

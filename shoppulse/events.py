@@ -144,7 +144,9 @@ class Rejection:
     detail: str
 
 
-def decode_event(family: str, raw: bytes | None, max_bytes: int = MAX_EVENT_BYTES) -> ShopEvent | Rejection:
+def decode_event(
+    family: str, raw: bytes | None, max_bytes: int = MAX_EVENT_BYTES
+) -> ShopEvent | Rejection:
     """Decode and validate one raw event of a topic family (a logical topic name)."""
     model = EVENT_MODELS.get(family)
     if model is None:

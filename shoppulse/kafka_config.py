@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 from shoppulse.settings import Settings
@@ -37,4 +38,35 @@ def kafka_python_config(settings: Settings) -> dict[str, Any]:
             path = getattr(settings, f"kafka_ssl_{name}")
             if path is not None:
                 cfg[f"ssl_{name}"] = str(path)
+    return cfg
+
+
+def ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """A TLS client context from the configured CA, certificate and key; None without TLS."""
+    if settings.kafka_security_protocol not in ("SSL", "SASL_SSL"):
+        return None
+    ctx = ssl.create_default_context(
+        cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+    )
+    if settings.kafka_ssl_certfile:
+        ctx.load_cert_chain(
+            str(settings.kafka_ssl_certfile),
+            str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None,
+        )
+    return ctx
+
+
+def aiokafka_config(settings: Settings) -> dict[str, Any]:
+    """Connection kwargs for aiokafka clients (what Faust uses underneath).
+
+    >>> from shoppulse.settings import Settings
+    >>> aiokafka_config(Settings(kafka_bootstrap_servers="h1:9092"))
+    {'bootstrap_servers': ['h1:9092'], 'security_protocol': 'PLAINTEXT'}
+    """
+    cfg = kafka_python_config(settings)
+    for name in ("cafile", "certfile", "keyfile"):
+        cfg.pop(f"ssl_{name}", None)
+    ctx = ssl_context(settings)
+    if ctx is not None:
+        cfg["ssl_context"] = ctx
     return cfg

@@ -4,8 +4,8 @@
 >>> rec = logging.LogRecord("shoppulse.worker", logging.INFO, __file__, 1, "ready in %.1f s",
 ...     (2.5,), None)
 >>> rec.created = 0.0
->>> JsonFormatter().format(rec)
-'{"ts":"1970-01-01T00:00:00.000Z","level":"info","logger":"shoppulse.worker","msg":"ready in 2.5 s"}'
+>>> print(JsonFormatter().format(rec))
+{"ts":"1970-01-01T00:00:00.000Z","level":"info","logger":"shoppulse.worker","msg":"ready in 2.5 s"}
 """
 
 from __future__ import annotations

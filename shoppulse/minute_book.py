@@ -31,7 +31,7 @@ minute of its store is *late*; one too far ahead of the wall clock is
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -200,13 +200,23 @@ class MinuteBook:
                 self.changed_clocks.add(event.store_id)
         return outcome
 
-    def due(self, now_ms: int) -> list[OpenMinute]:
-        """Open minutes that should close now, oldest first."""
+    def due(self, now_ms: int, read_until_ms: Mapping[int, int] | None = None) -> list[OpenMinute]:
+        """Open minutes that should close now, oldest first.
+
+        ``read_until_ms`` bounds, per source partition, the event time up to which every
+        input topic has been read (see ``shoppulse.read_progress``); a minute whose close time
+        lies beyond that bound waits, because unread records may still belong to it.
+        """
         out = []
         for minute in self.minutes.values():
+            close_at_ms = minute.window_end_ms + self.grace_ms
+            if read_until_ms is not None:
+                bound = read_until_ms.get(minute.partition)
+                if bound is not None and bound < close_at_ms:
+                    continue
             clock = self.clocks[minute.store_id]
             if (
-                clock.stream_time_ms >= minute.window_end_ms + self.grace_ms
+                clock.stream_time_ms >= close_at_ms
                 or now_ms - clock.last_arrival_ms >= self.idle_ms
             ):
                 out.append(minute)

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import faust
+from faust.types import TP
 from prometheus_client import CollectorRegistry
 
 from shoppulse import topics
@@ -103,35 +104,53 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     clocks_table = app.Table(
         "store-clocks", key_type=str, value_type=bytes, partitions=settings.topic_partitions
     )
-    for table in (minutes_table, clocks_table):
+    tables: tuple[Any, ...] = (minutes_table, clocks_table)
+    for table in tables:
         # Values are our own JSON bytes: keep them as they are on the changelog.
         table.value_serializer = "raw"
     metrics = WorkerMetrics.create(registry or CollectorRegistry())
+
+    def high_watermark(topic: str, partition: int) -> int | None:
+        """The log end offset of a source partition as of the consumer's last fetch."""
+        try:
+            hw = app.consumer.highwater(TP(topic, partition))
+        except Exception:  # not assigned (any more), or no fetch yet
+            return None
+        return int(hw) if hw is not None else None
+
     processor = MinuteProcessor(
         settings,
         families=families,
         state=TableState(minutes_table, clocks_table),
         publisher=TopicPublisher(kpis, deadletter),
         metrics=metrics,
+        high_watermark=high_watermark,
     )
     lock = asyncio.Lock()
     loaded_generation: list[int | None] = [None]
 
-    def _sync_generation() -> None:
+    async def _sync_generation() -> None:
         """(Re)load the book from the recovered tables once per consumer generation."""
         generation = app.consumer_generation_id
-        if loaded_generation[0] != generation:
-            active = {
-                tp.partition for tp in app.assignor.assigned_actives() if tp.topic in families
-            }
-            processor.restore(active)
-            loaded_generation[0] = generation
+        if loaded_generation[0] == generation:
+            return
+        tps = [tp for tp in app.assignor.assigned_actives() if tp.topic in families]
+        # Where each owned source partition resumes: the group's committed offset (Faust
+        # keeps it after seeking), else the earliest offset (auto_offset_reset=earliest).
+        consumer: Any = app.consumer
+        committed = consumer._committed_offset
+        missing = [tp for tp in tps if not committed.get(tp)]
+        earliest = await consumer.earliest_offsets(*missing) if missing else {}
+        starts = {(tp.topic, tp.partition): committed.get(tp) or earliest.get(tp, 0) for tp in tps}
+        processor.restore({tp.partition for tp in tps}, starts)
+        loaded_generation[0] = generation
 
-    def _ready() -> bool:
+    async def _ready() -> bool:
         """Tables recovered and not rebalancing (a timer may fire during either)."""
-        if app.rebalancing or not app.tables.recovery.completed.is_set():
+        table_manager: Any = app.tables
+        if app.rebalancing or not table_manager.recovery.completed.is_set():
             return False
-        _sync_generation()
+        await _sync_generation()
         return True
 
     @app.agent(source, name="shoppulse.minutes")
@@ -152,13 +171,13 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             ]
             async with lock:
                 # Faust delivers events only after recovery, so the tables are complete.
-                _sync_generation()
+                await _sync_generation()
                 await processor.process(records)
 
-    @app.timer(interval=settings.provisional_interval_s)
+    @app.timer(interval=settings.provisional_interval_s)  # type: ignore[untyped-decorator]
     async def beat() -> None:
         async with lock:
-            if _ready():
+            if await _ready():
                 await processor.tick()
 
     app.shoppulse_processor = processor  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ import orjson
 from shoppulse.dead_letter import dead_letter_record
 from shoppulse.events import Rejection, decode_event
 from shoppulse.minute_book import MinuteBook, OpenMinute, StoreClock
+from shoppulse.read_progress import ReadProgress, TopicPartition
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
 from streams.metrics import WorkerMetrics
@@ -73,12 +74,15 @@ class MinuteProcessor:
         publisher: Publisher,
         metrics: WorkerMetrics,
         clock_ms: Callable[[], int] = wall_clock_ms,
+        high_watermark: Callable[[str, int], int | None] | None = None,
     ) -> None:
         self.families = dict(families)
         self.state = state
         self.publisher = publisher
         self.metrics = metrics
         self.clock_ms = clock_ms
+        self.high_watermark = high_watermark
+        self.progress: ReadProgress | None = None
         self.book = MinuteBook(
             window_ms=settings.window_ms,
             grace_ms=settings.grace_ms,
@@ -86,9 +90,18 @@ class MinuteProcessor:
             max_future_ms=int(settings.max_future_skew_s * 1000),
         )
 
-    def restore(self, active_partitions: set[int] | None = None) -> None:
-        """Rebuild the book from durable state (after start-up or a rebalance)."""
+    def restore(
+        self,
+        active_partitions: set[int] | None = None,
+        starts: Mapping[TopicPartition, int] | None = None,
+    ) -> None:
+        """Rebuild the book from durable state (after start-up or a rebalance).
+
+        ``starts`` are the offsets each owned source topic-partition resumes from; with
+        them (and ``high_watermark``), minutes wait for lagging inputs before closing.
+        """
         self.book.clear()
+        self.progress = ReadProgress(starts) if starts is not None else None
         now = self.clock_ms()
         for raw in self.state.clocks():
             clock = StoreClock.from_state(raw, arrival_ms=now)
@@ -100,9 +113,7 @@ class MinuteProcessor:
             if minute.store_id in self.book.clocks:
                 self.book.restore_minute(minute)
                 restored += 1
-        log.info(
-            "state restored stores=%d open_minutes=%d", len(self.book.clocks), restored
-        )
+        log.info("state restored stores=%d open_minutes=%d", len(self.book.clocks), restored)
 
     async def process(self, records: Iterable[RawRecord]) -> None:
         """Count a batch, dead-letter what cannot be counted, close what is due."""
@@ -110,6 +121,9 @@ class MinuteProcessor:
         for rec in records:
             family = self.families.get(rec.topic, rec.topic)
             decoded = decode_event(family, rec.value)
+            if self.progress is not None:
+                ts_ms = None if isinstance(decoded, Rejection) else decoded.ts_ms
+                self.progress.record(rec.topic, rec.partition, offset=rec.offset, ts_ms=ts_ms)
             if isinstance(decoded, Rejection):
                 await self._dead_letter(rec, decoded, now)
                 continue
@@ -140,8 +154,15 @@ class MinuteProcessor:
             self.book.changed_minutes.add(minute.key)
         self.persist()
 
+    def read_until_ms(self) -> dict[int, int] | None:
+        """Per partition, the event time every lagging input has been read to (None: no gate)."""
+        if self.progress is None or self.high_watermark is None:
+            return None
+        hw = self.high_watermark
+        return self.progress.read_until_ms({tp: hw(*tp) for tp in self.progress.next_offset})
+
     async def close_due(self, now_ms: int) -> None:
-        for minute in self.book.due(now_ms):
+        for minute in self.book.due(now_ms, self.read_until_ms()):
             snapshot = self.book.close(minute, emitted_at_ms=now_ms)
             await self.publisher.publish_snapshot(snapshot)
             self.metrics.snapshots.labels("final").inc()

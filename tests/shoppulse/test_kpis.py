@@ -9,13 +9,28 @@ from shoppulse.kpis import KPI_BY_NAME, REGISTRY, derive_kpis
 def test_every_kpi_has_a_unique_name_and_formula() -> None:
     names = [k.name for k in REGISTRY]
     assert len(names) == len(set(names))
-    assert {"gmv_minor", "orders", "aov_minor", "visitors", "sessions", "ctr",
-            "add_to_cart_rate", "payment_conversion"} <= set(names)
+    assert {
+        "gmv_minor",
+        "orders",
+        "aov_minor",
+        "visitors",
+        "sessions",
+        "ctr",
+        "add_to_cart_rate",
+        "payment_conversion",
+    } <= set(names)
 
 
 def test_formulas() -> None:
-    values = {"gmv_minor": 4500, "orders_paid": 3, "sessions": 60, "visitors": 50,
-              "impressions": 400, "product_views": 100, "add_to_cart": 20}
+    values = {
+        "gmv_minor": 4500,
+        "orders_paid": 3,
+        "sessions": 60,
+        "visitors": 50,
+        "impressions": 400,
+        "product_views": 100,
+        "add_to_cart": 20,
+    }
     kpis = derive_kpis(values)
     assert kpis["gmv_minor"] == 4500
     assert kpis["orders"] == 3

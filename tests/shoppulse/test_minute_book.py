@@ -7,20 +7,32 @@ T0 = 1_700_000_040_000  # a minute boundary
 MIN = 60_000
 
 
-def book(**kw: int) -> MinuteBook:
-    args = {"window_ms": MIN, "grace_ms": 5_000, "idle_ms": 10_000, "max_future_ms": 300_000}
-    args.update(kw)
-    return MinuteBook(**args)
+def book() -> MinuteBook:
+    return MinuteBook(window_ms=MIN, grace_ms=5_000, idle_ms=10_000, max_future_ms=300_000)
 
 
 def click(i: int, ts: int, store: str = "s1", session: str = "x") -> ClickEvent:
-    return ClickEvent(event_id=f"c{i}", store_id=store, ts=T0 + ts, session_id=session,
-                      visitor_id=f"v{i % 3}", kind="impression")
+    return ClickEvent(
+        event_id=f"c{i}",
+        store_id=store,
+        ts_ms=T0 + ts,
+        session_id=session,
+        visitor_id=f"v{i % 3}",
+        kind="impression",
+    )
 
 
 def paid(i: int, ts: int, amount: int, store: str = "s1") -> OrderEvent:
-    return OrderEvent(event_id=f"o{i}", store_id=store, ts=T0 + ts, order_id=f"o{i}",
-                      customer_id="c", status="paid", amount_minor=amount, currency="EUR")
+    return OrderEvent(
+        event_id=f"o{i}",
+        store_id=store,
+        ts_ms=T0 + ts,
+        order_id=f"o{i}",
+        customer_id="c",
+        status="paid",
+        amount_minor=amount,
+        currency="EUR",
+    )
 
 
 def ingest(b: MinuteBook, ev: ShopEvent, arrival: int = 0) -> object:
@@ -73,16 +85,19 @@ def test_event_for_closed_minute_is_late() -> None:
     ingest(b, click(2, MIN + 6_000))
     (minute,) = b.due(now_ms=T0)
     snap = b.close(minute, emitted_at_ms=T0)
-    assert snap.final and snap.revision == 1
+    assert snap.final
+    assert snap.revision == 1
     out = ingest(b, click(3, 20_000))
-    assert isinstance(out, Rejection) and out.reason == "late"
+    assert isinstance(out, Rejection)
+    assert out.reason == "late"
 
 
 def test_future_event_is_rejected_and_does_not_move_stream_time() -> None:
     b = book()
     ingest(b, click(1, 10))
     out = ingest(b, click(2, 301_000 + 10))
-    assert isinstance(out, Rejection) and out.reason == "future_ts"
+    assert isinstance(out, Rejection)
+    assert out.reason == "future_ts"
     assert b.clocks["s1"].stream_time_ms == T0 + 10
 
 
@@ -102,7 +117,8 @@ def test_provisional_snapshots_carry_increasing_revisions() -> None:
     ingest(b, paid(2, 20, 300))
     second = minute.snapshot(final=False, emitted_at_ms=T0)
     assert (first.revision, second.revision) == (1, 2)
-    assert second.kpis["gmv_minor"] == 1000 and second.currency == "EUR"
+    assert second.kpis["gmv_minor"] == 1000
+    assert second.currency == "EUR"
 
 
 def test_state_round_trip_keeps_ids_components_and_revision() -> None:

@@ -62,8 +62,9 @@ class Clock:
         return self.now
 
 
-def make(clock: Clock, state: MemoryState | None = None) -> tuple[MinuteProcessor, MemoryState,
-                                                                  MemoryPublisher]:
+def make(
+    clock: Clock, state: MemoryState | None = None
+) -> tuple[MinuteProcessor, MemoryState, MemoryPublisher]:
     state = state or MemoryState()
     pub = MemoryPublisher()
     proc = MinuteProcessor(
@@ -77,15 +78,26 @@ def make(clock: Clock, state: MemoryState | None = None) -> tuple[MinuteProcesso
     return proc, state, pub
 
 
-def rec(offset: int, value: dict[str, Any] | bytes, topic: str = "ns.shop.clicks",
-        key: bytes | None = b"s1", partition: int = 3) -> RawRecord:
+def rec(
+    offset: int,
+    value: dict[str, Any] | bytes,
+    topic: str = "ns.shop.clicks",
+    key: bytes | None = b"s1",
+    partition: int = 3,
+) -> RawRecord:
     raw = value if isinstance(value, bytes) else orjson.dumps(value)
     return RawRecord(topic, partition, offset, key, raw, T0)
 
 
 def click(i: int, ts: int, store: str = "s1") -> dict[str, Any]:
-    return {"event_id": f"c{i}", "store_id": store, "ts": T0 + ts, "session_id": f"s{i % 4}",
-            "visitor_id": f"v{i % 3}", "kind": "impression"}
+    return {
+        "event_id": f"c{i}",
+        "store_id": store,
+        "ts": T0 + ts,
+        "session_id": f"s{i % 4}",
+        "visitor_id": f"v{i % 3}",
+        "kind": "impression",
+    }
 
 
 async def test_batch_counts_persists_once_per_key_and_closes_on_stream_time() -> None:
@@ -95,7 +107,8 @@ async def test_batch_counts_persists_once_per_key_and_closes_on_stream_time() ->
     assert [w for w in state.writes if w[0] == "minute"] == [("minute", 3, f"s1|{T0}")]
     assert pub.snapshots == []  # provisional values wait for the tick
     await proc.tick()
-    assert len(pub.snapshots) == 1 and not pub.snapshots[0].final
+    assert len(pub.snapshots) == 1
+    assert not pub.snapshots[0].final
     await proc.tick()
     assert len(pub.snapshots) == 1  # nothing changed: nothing re-published
     await proc.process([rec(10, click(10, 62_000))])
@@ -110,16 +123,21 @@ async def test_batch_counts_persists_once_per_key_and_closes_on_stream_time() ->
 
 async def test_bad_and_mis_keyed_events_are_dead_lettered_with_source() -> None:
     proc, _, pub = make(Clock())
-    await proc.process([
-        rec(1, b"{oops"),
-        rec(2, click(2, 10), key=b"other-store"),
-        rec(3, click(3, 10)),
-        rec(4, click(4, 400_000)),  # 400 s ahead of the worker's clock
-    ])
+    await proc.process(
+        [
+            rec(1, b"{oops"),
+            rec(2, click(2, 10), key=b"other-store"),
+            rec(3, click(3, 10)),
+            rec(4, click(4, 400_000)),  # 400 s ahead of the worker's clock
+        ]
+    )
     reasons = [d["reason"] for d in pub.dead]
     assert reasons == ["invalid_json", "schema", "future_ts"]
     assert pub.dead[0]["source"] == {
-        "topic": "ns.shop.clicks", "partition": 3, "offset": 1, "timestamp_ms": T0,
+        "topic": "ns.shop.clicks",
+        "partition": 3,
+        "offset": 1,
+        "timestamp_ms": T0,
         "key_base64": "czE=",
     }
     assert pub.dead[0]["raw_text"] == "{oops"
@@ -138,7 +156,7 @@ async def test_idle_minutes_close_on_tick_and_late_events_are_dead_lettered() ->
 
 async def test_restore_rebuilds_open_minutes_and_ignores_unowned_partitions() -> None:
     clock = Clock()
-    proc, state, pub = make(clock)
+    proc, state, _pub = make(clock)
     await proc.process([rec(i, click(i, i)) for i in range(3)])
     await proc.process([rec(9, click(9, 5, store="s2"), key=b"s2", partition=1)])
     await proc.tick()
@@ -156,3 +174,39 @@ async def test_no_bad_input_raises(bad: bytes) -> None:
     proc, _, pub = make(Clock())
     await proc.process([rec(0, bad)])
     assert len(pub.dead) == 1
+
+
+async def test_minutes_wait_for_lagging_inputs_before_closing_on_stream_time() -> None:
+    """A replay reads topics at different paces: orders may still be unread when clicks
+    have run ahead. The minute must not close until every lagging input has caught up."""
+    clock = Clock()
+    high = {("ns.shop.clicks", 3): 100, ("ns.shop.orders", 3): 50}
+    proc, _, pub = make(clock)
+    proc.high_watermark = lambda topic, partition: high.get((topic, partition))
+    proc.restore({3}, starts={("ns.shop.clicks", 3): 0, ("ns.shop.orders", 3): 0})
+    # clicks run ahead to minute 2; orders (offsets 0..49 unread) lag behind.
+    await proc.process([rec(0, click(0, 10)), rec(1, click(1, 2 * 60_000))])
+    assert [s for s in pub.snapshots if s.final] == []
+    order = {
+        "event_id": "o1",
+        "store_id": "s1",
+        "ts": T0 + 30_000,
+        "order_id": "o1",
+        "customer_id": "c",
+        "status": "paid",
+        "amount_minor": 900,
+        "currency": "EUR",
+    }
+    await proc.process([rec(49, order, topic="ns.shop.orders")])  # orders now caught up
+    (final,) = [s for s in pub.snapshots if s.final]
+    assert final.window_start_ms == T0
+    assert final.components["gmv_minor"] == 900
+
+
+async def test_an_unknown_high_watermark_counts_as_lagging() -> None:
+    clock = Clock()
+    proc, _, pub = make(clock)
+    proc.high_watermark = lambda topic, partition: 100 if topic == "ns.shop.clicks" else None
+    proc.restore({3}, starts={("ns.shop.clicks", 3): 0, ("ns.shop.orders", 3): 0})
+    await proc.process([rec(0, click(0, 10)), rec(1, click(1, 2 * 60_000))])
+    assert [s for s in pub.snapshots if s.final] == []

@@ -1,0 +1,203 @@
+"""``shoppulse bench``: pipeline throughput and the raw consume-and-decode limit, one run.
+
+1. Produce N mixed simulator events to fresh topics (on the embedded broker, or
+   the configured cluster with ``--external``).
+2. The limit: an aiokafka consumer (Faust's own client) reads every source
+   partition from the start and decodes each value with orjson.
+3. The pipeline: a real ``shoppulse worker`` process consumes the same topics;
+   its progress is its consumer group's committed offsets.
+4. One JSON line: events, seconds, events_per_s, limit_events_per_s, ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.progress import Progress
+
+from cli.broker import LocalKafka, kafka_version
+from cli.processes import Child, shoppulse_command
+from shoppulse import topics
+from shoppulse.kafka_config import aiokafka_config, kafka_python_config
+from shoppulse.settings import Settings
+from shoppulse.simulation import Simulator
+
+#: Event time of the produced traffic starts this long before now (the worker refuses the future).
+_PAST_MS = 3 * 3600 * 1000
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--events", type=int, default=200_000, help="events to produce")
+    parser.add_argument("--stores", type=int, default=20, help="simulated stores")
+    parser.add_argument("--seed", type=int, default=7, help="simulator seed")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=2_000.0,
+        help="simulated event-time rate, events/s over all stores",
+    )
+    parser.add_argument(
+        "--external",
+        action="store_true",
+        help="use SHOPPULSE_KAFKA_BOOTSTRAP_SERVERS instead of an embedded broker",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="give up on the pipeline after this many seconds",
+    )
+
+
+def produce(settings: Settings, sim: Simulator, n: int) -> dict[str, int]:
+    """Produce ``n`` events as fast as the producer allows; return counts per physical topic."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(
+        **kafka_python_config(settings),
+        acks="all",
+        linger_ms=20,
+        batch_size=512 * 1024,
+        max_in_flight_requests_per_connection=5,
+    )
+    counts: dict[str, int] = {}
+    with Progress() as progress:
+        task = progress.add_task("produce", total=n)
+        for i, ev in enumerate(sim.events()):
+            if i >= n:
+                break
+            topic = settings.topic(ev.topic_family)
+            producer.send(topic, key=ev.key.encode(), value=orjson.dumps(ev.value))
+            counts[topic] = counts.get(topic, 0) + 1
+            if i % 5000 == 0:
+                progress.update(task, completed=i)
+        producer.flush()
+        progress.update(task, completed=n)
+    producer.close()
+    return counts
+
+
+async def measure_limit(settings: Settings, total: int) -> float:
+    """Events/s of raw consume + orjson decode over the source topics (aiokafka, one process)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(
+        **aiokafka_config(settings),
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        tps = [
+            TopicPartition(settings.topic(t), p)
+            for t in topics.SOURCE_TOPICS
+            for p in range(settings.topic_partitions)
+        ]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        seen = 0
+        loads = orjson.loads
+        t0 = time.perf_counter()
+        while seen < total:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            for records in batches.values():
+                for rec in records:
+                    loads(rec.value)
+                seen += len(records)
+        return total / (time.perf_counter() - t0)
+    finally:
+        await consumer.stop()
+
+
+def committed(settings: Settings, group: str) -> int:
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(**kafka_python_config(settings))
+    try:
+        offsets = admin.list_consumer_group_offsets(group)
+        sources = {settings.topic(t) for t in topics.SOURCE_TOPICS}
+        return sum(meta.offset for tp, meta in offsets.items() if tp.topic in sources)
+    finally:
+        admin.close()
+
+
+def measure_pipeline(settings: Settings, total: int, workdir: Path, timeout_s: float) -> float:
+    """Seconds from worker ready until its group has committed every source record."""
+    group = f"{settings.topic_namespace}{settings.worker_app_id}"
+    worker = Child(
+        "worker", shoppulse_command("worker"), workdir / "worker.log", env=settings.to_env()
+    )
+    worker.start()
+    try:
+        worker.wait_for("Worker]: Ready", 120)
+        t0 = time.perf_counter()
+        done = 0
+        with Progress() as progress:
+            task = progress.add_task("pipeline", total=total)
+            while done < total:
+                if time.perf_counter() - t0 > timeout_s:
+                    raise TimeoutError(f"pipeline committed {done}/{total} in {timeout_s} s")
+                if not worker.alive():
+                    raise RuntimeError(f"worker died; see {worker.log_path}")
+                time.sleep(0.1)
+                done = committed(settings, group)
+                progress.update(task, completed=done)
+        return time.perf_counter() - t0
+    finally:
+        worker.stop()
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.topic_admin import ensure_topics
+
+    with tempfile.TemporaryDirectory(prefix="shoppulse-bench-") as tmp:
+        workdir = Path(tmp)
+        broker: LocalKafka | None = None
+        if not args.external:
+            broker = LocalKafka(data_dir=workdir / "kafka", partitions=settings.topic_partitions)
+            broker.start()
+        try:
+            if broker is not None:
+                broker.wait_ready()
+                settings = settings.model_copy(update={"kafka_bootstrap_servers": broker.bootstrap})
+            settings = settings.model_copy(
+                update={
+                    "topic_namespace": f"bench{uuid.uuid4().hex[:8]}.",
+                    "worker_data_dir": workdir / "worker",
+                    "idle_close_s": 5.0,
+                }
+            )
+            ensure_topics(settings)
+            start_ms = int(time.time() * 1000) - _PAST_MS
+            sim = Simulator(
+                stores=args.stores, seed=args.seed, start_ms=start_ms, events_per_s=args.rate
+            )
+            counts = produce(settings, sim, args.events)
+            limit = asyncio.run(measure_limit(settings, args.events))
+            seconds = measure_pipeline(settings, args.events, workdir, args.timeout)
+        finally:
+            if broker is not None:
+                broker.stop()
+    rate = args.events / seconds
+    result: dict[str, Any] = {
+        "events": args.events,
+        "seconds": round(seconds, 3),
+        "events_per_s": round(rate, 1),
+        "limit_events_per_s": round(limit, 1),
+        "ratio": round(rate / limit, 4),
+        "stores": args.stores,
+        "partitions": settings.topic_partitions,
+        "topics": counts,
+        "kafka": kafka_version() if broker is not None else "external",
+        "batch_max": settings.worker_batch_max,
+    }
+    print(json.dumps(result), flush=True)
+    return 0
