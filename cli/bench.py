@@ -117,16 +117,11 @@ async def measure_limit(settings: Settings, total: int) -> float:
         await consumer.stop()
 
 
-def committed(settings: Settings, group: str) -> int:
-    from kafka import KafkaAdminClient
-
-    admin = KafkaAdminClient(**kafka_python_config(settings))
-    try:
-        offsets = admin.list_consumer_group_offsets(group)
-        sources = {settings.topic(t) for t in topics.SOURCE_TOPICS}
-        return sum(meta.offset for tp, meta in offsets.items() if tp.topic in sources)
-    finally:
-        admin.close()
+def committed(admin: Any, settings: Settings, group: str) -> int:
+    """Records the worker's group has committed on the source topics (its progress)."""
+    offsets = admin.list_group_offsets({group: None}).get(group, {})
+    sources = {settings.topic(t) for t in topics.SOURCE_TOPICS}
+    return sum(meta.offset for tp, meta in offsets.items() if tp.topic in sources)
 
 
 def measure_pipeline(settings: Settings, total: int, workdir: Path, timeout_s: float) -> float:
@@ -135,6 +130,9 @@ def measure_pipeline(settings: Settings, total: int, workdir: Path, timeout_s: f
     worker = Child(
         "worker", shoppulse_command("worker"), workdir / "worker.log", env=settings.to_env()
     )
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(**kafka_python_config(settings))
     worker.start()
     try:
         worker.wait_for("Worker]: Ready", 120)
@@ -148,11 +146,12 @@ def measure_pipeline(settings: Settings, total: int, workdir: Path, timeout_s: f
                 if not worker.alive():
                     raise RuntimeError(f"worker died; see {worker.log_path}")
                 time.sleep(0.1)
-                done = committed(settings, group)
+                done = committed(admin, settings, group)
                 progress.update(task, completed=done)
         return time.perf_counter() - t0
     finally:
         worker.stop()
+        admin.close()
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

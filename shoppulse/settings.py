@@ -49,7 +49,6 @@ class Settings(BaseSettings):
     worker_session_timeout_s: float = Field(default=10.0, gt=0)
     worker_heartbeat_interval_s: float = Field(default=1.0, gt=0)
     worker_rebalance_timeout_s: float = Field(default=10.0, gt=0)
-    worker_web_port: int = 6066
 
     # Windows (event time).
     window_s: int = Field(default=60, ge=1)
@@ -63,9 +62,6 @@ class Settings(BaseSettings):
     # API.
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    api_group_id: str | None = Field(
-        default=None, description="None: the API reads shoppulse.kpis without a consumer group."
-    )
     api_history_minutes: int = Field(default=2 * 24 * 60, ge=1)
 
     def to_env(self) -> dict[str, str]:

@@ -1,0 +1,65 @@
+# ShopPulse — every target sets itself up: a fresh machine needs only `make demo` or `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+KAFKA_STAMP := $(VENV)/.kafka-jars
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z][a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+APT_PACKAGES := openjdk-17-jdk-headless maven docker-compose
+
+.PHONY: system-deps
+system-deps: ## install Java 17, Maven and docker-compose (apt) if any is missing
+	@command -v java >/dev/null && command -v mvn >/dev/null && command -v docker-compose >/dev/null || \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(APT_PACKAGES); }
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+$(KAFKA_STAMP): cli/kafka/pom.xml | $(STAMP)
+	$(BIN)/shoppulse broker --fetch-only
+	touch $(KAFKA_STAMP)
+
+.PHONY: install
+install: system-deps $(STAMP) $(KAFKA_STAMP) ## create .venv, install ShopPulse and fetch the Kafka jars
+
+.PHONY: demo
+demo: install ## run broker, worker, API and simulator; prints the dashboard URL (Ctrl-C stops)
+	$(BIN)/shoppulse demo
+
+.PHONY: test
+test: install ## run the whole test suite (starts a real Kafka broker)
+	$(BIN)/pytest
+
+.PHONY: test-unit
+test-unit: install ## run the tests that need no broker
+	$(BIN)/pytest -m "not integration"
+
+.PHONY: lint
+lint: install ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+.PHONY: format
+format: install ## format the code with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+.PHONY: bench
+bench: install ## throughput benchmark: pipeline vs raw consume limit, one JSON line
+	$(BIN)/shoppulse bench
+
+.PHONY: clean
+clean: ## remove the virtualenv, caches and local data
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache test-artifacts
