@@ -79,6 +79,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def server_properties(*, data_dir: Path, port: int, controller_port: int, partitions: int) -> str:
     """A one-node KRaft configuration on loopback, tuned for fast group joins."""
     return "\n".join(
@@ -204,8 +210,11 @@ class LocalKafka:
                 raise RuntimeError(
                     f"kafka exited with {self.process.returncode}; see {self.log_file}"
                 )
+            if not _port_open(self.port):
+                time.sleep(0.2)
+                continue
             try:
-                admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=2000)
+                admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
                 try:
                     admin.list_topics()
                 finally:
