@@ -124,8 +124,11 @@ def committed(admin: Any, settings: Settings, group: str) -> int:
     return sum(meta.offset for tp, meta in offsets.items() if tp.topic in sources)
 
 
-def measure_pipeline(settings: Settings, total: int, workdir: Path, timeout_s: float) -> float:
-    """Seconds from worker ready until its group has committed every source record."""
+def measure_pipeline(
+    settings: Settings, total: int, workdir: Path, timeout_s: float
+) -> tuple[float, float]:
+    """Seconds from process start to the worker's group being joined and ready, and from
+    ready until its group has committed every source record."""
     group = f"{settings.topic_namespace}{settings.worker_app_id}"
     worker = Child(
         "worker", shoppulse_command("worker"), workdir / "worker.log", env=settings.to_env()
@@ -133,6 +136,7 @@ def measure_pipeline(settings: Settings, total: int, workdir: Path, timeout_s: f
     from kafka import KafkaAdminClient
 
     admin = KafkaAdminClient(**kafka_python_config(settings))
+    started = time.perf_counter()
     worker.start()
     try:
         worker.wait_for("Worker]: Ready", 120)
@@ -148,7 +152,7 @@ def measure_pipeline(settings: Settings, total: int, workdir: Path, timeout_s: f
                 time.sleep(0.1)
                 done = committed(admin, settings, group)
                 progress.update(task, completed=done)
-        return time.perf_counter() - t0
+        return t0 - started, time.perf_counter() - t0
     finally:
         worker.stop()
         admin.close()
@@ -181,7 +185,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             )
             counts = produce(settings, sim, args.events)
             limit = asyncio.run(measure_limit(settings, args.events))
-            seconds = measure_pipeline(settings, args.events, workdir, args.timeout)
+            ready_s, seconds = measure_pipeline(settings, args.events, workdir, args.timeout)
         finally:
             if broker is not None:
                 broker.stop()
@@ -192,6 +196,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "events_per_s": round(rate, 1),
         "limit_events_per_s": round(limit, 1),
         "ratio": round(rate / limit, 4),
+        "worker_ready_s": round(ready_s, 2),
         "stores": args.stores,
         "partitions": settings.topic_partitions,
         "topics": counts,

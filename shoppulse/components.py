@@ -98,7 +98,7 @@ class Components:
     def to_state(self) -> dict[str, object]:
         return {
             "counts": self.counts,
-            "distinct": {name: sorted(members) for name, members in self.distinct.items()},
+            "distinct": {name: list(members) for name, members in self.distinct.items()},
         }
 
     @classmethod

@@ -97,7 +97,7 @@ class OpenMinute:
                 "window_end_ms": self.window_end_ms,
                 "partition": self.partition,
                 "components": self.components.to_state(),
-                "event_ids": sorted(self.event_ids),
+                "event_ids": list(self.event_ids),
                 "currency": self.currency,
                 "revision": self.revision,
             }

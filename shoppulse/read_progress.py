@@ -1,21 +1,28 @@
 """How far each source partition has been read, in offsets and in event time.
 
-The four source topics are read at different paces (a replay or a restart
-catches up on one topic while another is still behind). A store-minute may
-close only when every input that can still hold its events has been read past
-its close time: for each partition number, every *lagging* topic-partition
-(unread records below its high watermark) bounds the event time up to which
-that partition's minutes are complete. Caught-up topic-partitions bound
-nothing: whatever they receive next is new data.
+The four source topics are read at different paces: a replay or a restart
+catches up on one topic while another is still behind, and a producer's
+batching can put one topic's records in the log before another's earlier
+ones. A store-minute may close only when every input that can still hold its
+events has been read past its close time. For each partition number, the
+topic-partitions that still matter bound the event time up to which that
+partition's minutes are complete:
 
->>> p = ReadProgress(starts={("a", 0): 0, ("b", 0): 0})
->>> p.record("a", 0, offset=9, ts_ms=5_000)
->>> p.read_until_ms({("a", 0): 10, ("b", 0): 4})  # b lags and has shown no event time
+- a *lagging* one (unread records below its high watermark; an unknown high
+  watermark counts as lagging for ``idle_ms`` after the generation starts);
+- an *active* one (it delivered a valid event within the last ``idle_ms``).
+
+A topic-partition that is caught up and quiet bounds nothing, so an idle
+input never holds the others back for longer than ``idle_ms``.
+
+>>> p = ReadProgress(starts={("a", 0): 0, ("b", 0): 0}, started_ms=0, idle_ms=10_000)
+>>> p.record("a", 0, offset=9, ts_ms=5_000, arrival_ms=1_000)
+>>> p.read_until_ms({("a", 0): 10, ("b", 0): 4}, now_ms=2_000)  # b lags, no time read yet
 {0: 0}
->>> p.record("b", 0, offset=3, ts_ms=7_000)
->>> p.read_until_ms({("a", 0): 12, ("b", 0): 4})  # a lags now; b is caught up
+>>> p.record("b", 0, offset=3, ts_ms=7_000, arrival_ms=2_000)
+>>> p.read_until_ms({("a", 0): 10, ("b", 0): 4}, now_ms=3_000)  # both active
 {0: 5000}
->>> p.read_until_ms({("a", 0): 10, ("b", 0): 4})  # both caught up: no bound
+>>> p.read_until_ms({("a", 0): 10, ("b", 0): 4}, now_ms=20_000)  # both caught up and quiet
 {}
 """
 
@@ -29,30 +36,42 @@ TopicPartition = tuple[str, int]
 
 @dataclass(slots=True)
 class ReadProgress:
-    """Next offset to process and newest event time seen, per source topic-partition."""
+    """Next offset, newest event time and last valid arrival, per source topic-partition."""
 
     starts: Mapping[TopicPartition, int]
+    started_ms: int
+    idle_ms: int
     next_offset: dict[TopicPartition, int] = field(init=False)
     event_time_ms: dict[TopicPartition, int] = field(default_factory=dict, init=False)
+    arrival_ms: dict[TopicPartition, int] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.next_offset = dict(self.starts)
 
-    def record(self, topic: str, partition: int, *, offset: int, ts_ms: int | None) -> None:
+    def record(
+        self, topic: str, partition: int, *, offset: int, ts_ms: int | None, arrival_ms: int
+    ) -> None:
+        """A processed record; ``ts_ms`` is None for a rejected one (it shows no event time)."""
         tp = (topic, partition)
         self.next_offset[tp] = offset + 1
-        if ts_ms is not None and ts_ms > self.event_time_ms.get(tp, 0):
+        if ts_ms is None:
+            return
+        self.arrival_ms[tp] = arrival_ms
+        if ts_ms > self.event_time_ms.get(tp, 0):
             self.event_time_ms[tp] = ts_ms
 
-    def read_until_ms(self, high_watermarks: Mapping[TopicPartition, int | None]) -> dict[int, int]:
-        """Per partition number, the event-time bound set by lagging topic-partitions.
-
-        A topic-partition whose high watermark is unknown counts as lagging.
-        """
+    def read_until_ms(
+        self, high_watermarks: Mapping[TopicPartition, int | None], now_ms: int
+    ) -> dict[int, int]:
+        """Per partition number, the event-time bound set by its lagging or active inputs."""
         bounds: dict[int, int] = {}
+        starting = now_ms - self.started_ms < self.idle_ms
         for tp, next_offset in self.next_offset.items():
             high = high_watermarks.get(tp)
-            if high is not None and next_offset >= high:
+            lagging = starting if high is None else next_offset < high
+            arrived = self.arrival_ms.get(tp)
+            active = arrived is not None and now_ms - arrived < self.idle_ms
+            if not (lagging or active):
                 continue
             seen = self.event_time_ms.get(tp, 0)
             partition = tp[1]

@@ -101,7 +101,11 @@ class MinuteProcessor:
         them (and ``high_watermark``), minutes wait for lagging inputs before closing.
         """
         self.book.clear()
-        self.progress = ReadProgress(starts) if starts is not None else None
+        self.progress = (
+            ReadProgress(starts, started_ms=self.clock_ms(), idle_ms=self.book.idle_ms)
+            if starts is not None
+            else None
+        )
         now = self.clock_ms()
         for raw in self.state.clocks():
             clock = StoreClock.from_state(raw, arrival_ms=now)
@@ -123,7 +127,9 @@ class MinuteProcessor:
             decoded = decode_event(family, rec.value)
             if self.progress is not None:
                 ts_ms = None if isinstance(decoded, Rejection) else decoded.ts_ms
-                self.progress.record(rec.topic, rec.partition, offset=rec.offset, ts_ms=ts_ms)
+                self.progress.record(
+                    rec.topic, rec.partition, offset=rec.offset, ts_ms=ts_ms, arrival_ms=now
+                )
             if isinstance(decoded, Rejection):
                 await self._dead_letter(rec, decoded, now)
                 continue
@@ -154,15 +160,16 @@ class MinuteProcessor:
             self.book.changed_minutes.add(minute.key)
         self.persist()
 
-    def read_until_ms(self) -> dict[int, int] | None:
-        """Per partition, the event time every lagging input has been read to (None: no gate)."""
+    def read_until_ms(self, now_ms: int) -> dict[int, int] | None:
+        """Per partition, the event time its lagging or active inputs reached (None: no gate)."""
         if self.progress is None or self.high_watermark is None:
             return None
         hw = self.high_watermark
-        return self.progress.read_until_ms({tp: hw(*tp) for tp in self.progress.next_offset})
+        highs = {tp: hw(*tp) for tp in self.progress.next_offset}
+        return self.progress.read_until_ms(highs, now_ms)
 
     async def close_due(self, now_ms: int) -> None:
-        for minute in self.book.due(now_ms, self.read_until_ms()):
+        for minute in self.book.due(now_ms, self.read_until_ms(now_ms)):
             snapshot = self.book.close(minute, emitted_at_ms=now_ms)
             await self.publisher.publish_snapshot(snapshot)
             self.metrics.snapshots.labels("final").inc()

@@ -2,21 +2,50 @@ from __future__ import annotations
 
 from shoppulse.read_progress import ReadProgress
 
-
-def test_caught_up_partitions_do_not_bound_and_lagging_ones_bound_by_their_event_time() -> None:
-    p = ReadProgress(starts={("o", 0): 5, ("c", 0): 0, ("c", 1): 0})
-    assert p.read_until_ms({("o", 0): 5, ("c", 0): 0, ("c", 1): 0}) == {}
-    p.record("c", 0, offset=0, ts_ms=1_000)
-    p.record("c", 0, offset=1, ts_ms=900)  # out of order: the newest time is kept
-    bounds = p.read_until_ms({("o", 0): 8, ("c", 0): 10, ("c", 1): 0})
-    assert bounds == {0: 0}  # o lags with no event time read yet
-    p.record("o", 0, offset=6, ts_ms=2_000)
-    assert p.read_until_ms({("o", 0): 8, ("c", 0): 10, ("c", 1): 0}) == {0: 1_000}
+IDLE = 10_000
 
 
-def test_rejected_records_advance_offsets_but_not_event_time() -> None:
-    p = ReadProgress(starts={("c", 0): 0})
-    p.record("c", 0, offset=0, ts_ms=None)
+def progress(**starts: int) -> ReadProgress:
+    return ReadProgress(
+        starts={(name, 0): offset for name, offset in starts.items()},
+        started_ms=0,
+        idle_ms=IDLE,
+    )
+
+
+def test_lagging_input_bounds_by_the_event_time_read_so_far() -> None:
+    p = progress(o=5, c=0)
+    p.record("c", 0, offset=0, ts_ms=1_000, arrival_ms=100)
+    p.record("c", 0, offset=1, ts_ms=900, arrival_ms=100)  # out of order: newest time kept
+    assert p.read_until_ms({("o", 0): 8, ("c", 0): 2}, now_ms=200) == {0: 0}  # o lags
+    p.record("o", 0, offset=6, ts_ms=2_000, arrival_ms=300)
+    assert p.read_until_ms({("o", 0): 8, ("c", 0): 2}, now_ms=400) == {0: 1_000}
+
+
+def test_an_active_input_bounds_even_when_its_high_watermark_looks_caught_up() -> None:
+    """The high watermark comes from the last fetch; a busy input may have more on the way."""
+    p = progress(c=0, o=0)
+    p.record("c", 0, offset=0, ts_ms=1_000, arrival_ms=100)
+    p.record("o", 0, offset=0, ts_ms=180_000, arrival_ms=100)
+    assert p.read_until_ms({("c", 0): 1, ("o", 0): 1}, now_ms=200) == {0: 1_000}
+
+
+def test_quiet_caught_up_inputs_stop_bounding_after_idle() -> None:
+    p = progress(c=0)
+    p.record("c", 0, offset=0, ts_ms=1_000, arrival_ms=100)
+    assert p.read_until_ms({("c", 0): 1}, now_ms=100 + IDLE - 1) == {0: 1_000}
+    assert p.read_until_ms({("c", 0): 1}, now_ms=100 + IDLE) == {}
+
+
+def test_unknown_high_watermark_counts_as_lagging_only_while_starting() -> None:
+    p = progress(c=0)
+    assert p.read_until_ms({("c", 0): None}, now_ms=IDLE - 1) == {0: 0}
+    assert p.read_until_ms({("c", 0): None}, now_ms=IDLE) == {}
+
+
+def test_rejected_records_advance_offsets_but_show_no_time_nor_activity() -> None:
+    p = progress(c=0)
+    p.record("c", 0, offset=0, ts_ms=None, arrival_ms=100)
     assert p.next_offset[("c", 0)] == 1
-    assert p.read_until_ms({("c", 0): 1}) == {}
-    assert p.read_until_ms({("c", 0): 2}) == {0: 0}
+    assert p.read_until_ms({("c", 0): 1}, now_ms=IDLE + 1) == {}  # garbage never holds back
+    assert p.read_until_ms({("c", 0): 2}, now_ms=IDLE + 1) == {0: 0}  # but unread data does

@@ -197,7 +197,10 @@ async def test_minutes_wait_for_lagging_inputs_before_closing_on_stream_time() -
         "amount_minor": 900,
         "currency": "EUR",
     }
-    await proc.process([rec(49, order, topic="ns.shop.orders")])  # orders now caught up
+    await proc.process([rec(48, order, topic="ns.shop.orders")])
+    assert [s for s in pub.snapshots if s.final] == []  # orders have only reached minute 0
+    later = {**order, "event_id": "o2", "order_id": "o2", "ts": T0 + 2 * 60_000}
+    await proc.process([rec(49, later, topic="ns.shop.orders")])  # orders caught up, minute 2
     (final,) = [s for s in pub.snapshots if s.final]
     assert final.window_start_ms == T0
     assert final.components["gmv_minor"] == 900
