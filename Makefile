@@ -56,6 +56,10 @@ format: install ## format the code with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+.PHONY: docs
+docs: install ## regenerate docs/kpis.md from the KPI registry
+	$(BIN)/python -m shoppulse.kpidoc docs/kpis.md
+
 .PHONY: bench
 bench: install ## throughput benchmark: pipeline vs raw consume limit, one JSON line
 	$(BIN)/shoppulse bench

@@ -419,7 +419,7 @@ class KpiView:
         }
         for name in sorted(unavailable):
             components[name] = None
-        kpis = derive_kpis(values)
+        kpis = derive_kpis(values, window_ms=max(end_ms - start_ms, 1))
         unavailable_kpis = {
             k.name
             for k in REGISTRY

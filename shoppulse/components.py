@@ -23,18 +23,41 @@ from shoppulse.events import ChatEvent, ClickEvent, InventoryEvent, OrderEvent, 
 #: Every additive count or sum a minute carries, in a stable order.
 COUNT_COMPONENTS: Final[tuple[str, ...]] = (
     "events",
+    # shop.orders (money in the store's minor currency units)
     "orders_placed",
     "orders_paid",
     "gmv_minor",
     "orders_cancelled",
     "orders_refunded",
+    "refunded_minor",
     "orders_shipped",
+    "margin_revenue_minor",
+    "margin_cost_minor",
+    "paid_channel_gmv_minor",
+    "units_sold",
+    # shop.clicks
     "impressions",
     "page_views",
     "product_views",
     "add_to_cart",
     "checkouts",
+    "ad_cost_minor",
+    # shop.chats
     "chat_events",
+    "conversations_opened",
+    "customer_messages",
+    "agent_messages",
+    "transfers",
+    "escalations",
+    "resolutions",
+    "complaints",
+    "ratings",
+    "ratings_positive",
+    "rating_sum",
+    "nps_responses",
+    "nps_promoters",
+    "nps_detractors",
+    # shop.inventory
     "inventory_updates",
 )
 
@@ -47,6 +70,14 @@ _CLICK_COUNTER: Final[dict[str, str]] = {
     "product_view": "product_views",
     "add_to_cart": "add_to_cart",
     "checkout": "checkouts",
+}
+_CHAT_COUNTER: Final[dict[str, str]] = {
+    "opened": "conversations_opened",
+    "customer_message": "customer_messages",
+    "agent_message": "agent_messages",
+    "transferred": "transfers",
+    "escalated": "escalations",
+    "resolved": "resolutions",
 }
 _ORDER_COUNTER: Final[dict[str, str]] = {
     "placed": "orders_placed",
@@ -77,16 +108,50 @@ class Components:
         counts["events"] += 1
         if isinstance(event, ClickEvent):
             counts[_CLICK_COUNTER[event.kind]] += 1
+            if event.cost_minor is not None:
+                counts["ad_cost_minor"] += event.cost_minor
             self.distinct["visitors"].add(event.visitor_id)
             self.distinct["sessions"].add(event.session_id)
         elif isinstance(event, OrderEvent):
-            counts[_ORDER_COUNTER[event.status]] += 1
-            if event.status == "paid":
-                counts["gmv_minor"] += event.amount_minor
+            self._add_order(event)
         elif isinstance(event, ChatEvent):
-            counts["chat_events"] += 1
+            self._add_chat(event)
         elif isinstance(event, InventoryEvent):
             counts["inventory_updates"] += 1
+
+    def _add_order(self, event: OrderEvent) -> None:
+        counts = self.counts
+        counts[_ORDER_COUNTER[event.status]] += 1
+        if event.status == "paid":
+            counts["gmv_minor"] += event.amount_minor
+            counts["units_sold"] += sum(item.qty for item in event.items)
+            if event.cost_minor is not None:
+                counts["margin_revenue_minor"] += event.amount_minor
+                counts["margin_cost_minor"] += event.cost_minor
+            if event.channel == "paid":
+                counts["paid_channel_gmv_minor"] += event.amount_minor
+        elif event.status == "refunded":
+            counts["refunded_minor"] += event.amount_minor
+
+    def _add_chat(self, event: ChatEvent) -> None:
+        counts = self.counts
+        counts["chat_events"] += 1
+        counter = _CHAT_COUNTER.get(event.kind)  # "rated" counts through its rating
+        if counter is not None:
+            counts[counter] += 1
+        if event.complaint:
+            counts["complaints"] += 1
+        if event.rating is not None:
+            counts["ratings"] += 1
+            counts["rating_sum"] += event.rating
+            if event.rating >= 4:
+                counts["ratings_positive"] += 1
+        if event.nps is not None:
+            counts["nps_responses"] += 1
+            if event.nps >= 9:
+                counts["nps_promoters"] += 1
+            elif event.nps <= 6:
+                counts["nps_detractors"] += 1
 
     def values(self) -> dict[str, int]:
         """Counts and distinct counts as one flat mapping (what a snapshot carries)."""

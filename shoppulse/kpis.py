@@ -1,7 +1,9 @@
 """The KPI registry: every KPI defined once, as a formula over additive components.
 
-Ratios are ratio-of-sums: a rolled-up window divides summed numerators by
-summed denominators, never averages per-minute ratios.
+The registry drives the worker's snapshots, the API, and the generated reference
+page (``docs/kpis.md``, ``python -m shoppulse.kpidoc``). Ratios are ratio-of-sums:
+a rolled-up window divides summed numerators by summed denominators, never
+averages per-minute ratios.
 
 >>> values = derive_kpis({"gmv_minor": 3000, "orders_paid": 2, "sessions": 40,
 ...                       "impressions": 100, "product_views": 25, "add_to_cart": 5})
@@ -9,6 +11,8 @@ summed denominators, never averages per-minute ratios.
 (1500.0, 0.05, 0.25)
 >>> derive_kpis({})["aov_minor"] is None
 True
+>>> derive_kpis({"units_sold": 30}, window_ms=3_600_000)["sales_velocity_units_per_h"]
+30.0
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 Direction = Literal["higher_is_better", "lower_is_better", "neutral"]
-Unit = Literal["minor_currency", "count", "ratio"]
+Unit = Literal["minor_currency", "count", "ratio", "score", "units_per_hour", "rating"]
+Group = Literal["sales", "funnel", "service", "inventory"]
+_HOUR_MS: Final = 3_600_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +33,11 @@ class Total:
 
     component: str
 
-    def evaluate(self, values: Mapping[str, int]) -> float | None:
+    def evaluate(self, values: Mapping[str, int], window_ms: int) -> float | None:
         return float(values.get(self.component, 0))
+
+    def describe(self) -> str:
+        return f"`{self.component}`"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +47,86 @@ class Ratio:
     numerator: str
     denominator: str
 
-    def evaluate(self, values: Mapping[str, int]) -> float | None:
+    def evaluate(self, values: Mapping[str, int], window_ms: int) -> float | None:
         den = values.get(self.denominator, 0)
         if den == 0:
             return None
         return values.get(self.numerator, 0) / den
 
+    def describe(self) -> str:
+        return f"`{self.numerator}` / `{self.denominator}`"
 
-Formula = Total | Ratio
+
+@dataclass(frozen=True, slots=True)
+class Complement:
+    """``1 - numerator / denominator``, clamped to [0, 1]; ``None`` when the denominator is 0.
+
+    >>> Complement("margin_cost_minor", "margin_revenue_minor").evaluate(
+    ...     {"margin_cost_minor": 700, "margin_revenue_minor": 1000}, 60_000)
+    0.3
+    """
+
+    numerator: str
+    denominator: str
+
+    def evaluate(self, values: Mapping[str, int], window_ms: int) -> float | None:
+        ratio = Ratio(self.numerator, self.denominator).evaluate(values, window_ms)
+        if ratio is None:
+            return None
+        return round(min(1.0, max(0.0, 1.0 - ratio)), 12)
+
+    def describe(self) -> str:
+        return f"1 - `{self.numerator}` / `{self.denominator}` (clamped to 0..1)"
+
+
+@dataclass(frozen=True, slots=True)
+class NetScore:
+    """``100 x (promoters - detractors) / responses``, as NPS; ``None`` without responses.
+
+    >>> NetScore("p", "d", "n").evaluate({"p": 6, "d": 1, "n": 10}, 60_000)
+    50.0
+    """
+
+    promoters: str
+    detractors: str
+    responses: str
+
+    def evaluate(self, values: Mapping[str, int], window_ms: int) -> float | None:
+        n = values.get(self.responses, 0)
+        if n == 0:
+            return None
+        return 100.0 * (values.get(self.promoters, 0) - values.get(self.detractors, 0)) / n
+
+    def describe(self) -> str:
+        return f"100 x (`{self.promoters}` - `{self.detractors}`) / `{self.responses}`"
+
+
+@dataclass(frozen=True, slots=True)
+class PerHour:
+    """A component's sum divided by the window's length in hours."""
+
+    component: str
+
+    def evaluate(self, values: Mapping[str, int], window_ms: int) -> float | None:
+        return values.get(self.component, 0) * _HOUR_MS / window_ms
+
+    def describe(self) -> str:
+        return f"`{self.component}` per hour of the window"
+
+
+Formula = Total | Ratio | Complement | NetScore | PerHour
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A healthy mark from the seed article: the KPI should be ``op`` ``value``."""
+
+    op: Literal[">=", "<="]
+    value: float
+    source: str
+
+    def holds(self, x: float) -> bool:
+        return x >= self.value if self.op == ">=" else x <= self.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,16 +135,22 @@ class KpiDef:
 
     name: str
     title: str
+    group: Group
     unit: Unit
     direction: Direction
     formula: Formula
     description: str
+    marks: tuple[Mark, ...] = ()
 
+
+_ARTICLE = "seed article"
 
 REGISTRY: Final[tuple[KpiDef, ...]] = (
+    # Sales
     KpiDef(
         "gmv_minor",
         "GMV",
+        "sales",
         "minor_currency",
         "higher_is_better",
         Total("gmv_minor"),
@@ -72,6 +159,7 @@ REGISTRY: Final[tuple[KpiDef, ...]] = (
     KpiDef(
         "orders",
         "Paid orders",
+        "sales",
         "count",
         "higher_is_better",
         Total("orders_paid"),
@@ -80,14 +168,44 @@ REGISTRY: Final[tuple[KpiDef, ...]] = (
     KpiDef(
         "aov_minor",
         "Average order value",
+        "sales",
         "minor_currency",
         "higher_is_better",
         Ratio("gmv_minor", "orders_paid"),
         "GMV / paid orders.",
     ),
     KpiDef(
+        "refund_rate",
+        "Refund/return rate",
+        "sales",
+        "ratio",
+        "lower_is_better",
+        Ratio("orders_refunded", "orders_paid"),
+        "Refunded orders / paid orders, both counted in the window.",
+    ),
+    KpiDef(
+        "refund_amount_rate",
+        "Refunded share of GMV",
+        "sales",
+        "ratio",
+        "lower_is_better",
+        Ratio("refunded_minor", "gmv_minor"),
+        "Refunded amounts / GMV in the window.",
+    ),
+    KpiDef(
+        "gross_margin",
+        "Gross margin",
+        "sales",
+        "ratio",
+        "higher_is_better",
+        Complement("margin_cost_minor", "margin_revenue_minor"),
+        "(Revenue - cost) / revenue over paid orders that carry cost_minor.",
+    ),
+    # Funnel and traffic
+    KpiDef(
         "visitors",
         "Visitors",
+        "funnel",
         "count",
         "higher_is_better",
         Total("visitors"),
@@ -96,6 +214,7 @@ REGISTRY: Final[tuple[KpiDef, ...]] = (
     KpiDef(
         "sessions",
         "Sessions",
+        "funnel",
         "count",
         "higher_is_better",
         Total("sessions"),
@@ -104,6 +223,7 @@ REGISTRY: Final[tuple[KpiDef, ...]] = (
     KpiDef(
         "ctr",
         "Click-through rate",
+        "funnel",
         "ratio",
         "higher_is_better",
         Ratio("product_views", "impressions"),
@@ -112,24 +232,129 @@ REGISTRY: Final[tuple[KpiDef, ...]] = (
     KpiDef(
         "add_to_cart_rate",
         "Add-to-cart rate",
+        "funnel",
         "ratio",
         "higher_is_better",
         Ratio("add_to_cart", "product_views"),
         "Add-to-cart clicks / product views.",
     ),
     KpiDef(
+        "checkout_rate",
+        "Checkout rate",
+        "funnel",
+        "ratio",
+        "higher_is_better",
+        Ratio("checkouts", "add_to_cart"),
+        "Checkouts started / add-to-cart clicks.",
+    ),
+    KpiDef(
+        "cart_abandonment",
+        "Cart abandonment",
+        "funnel",
+        "ratio",
+        "lower_is_better",
+        Complement("orders_paid", "add_to_cart"),
+        "1 - paid orders / add-to-cart clicks, clamped to 0..1.",
+    ),
+    KpiDef(
         "payment_conversion",
         "Payment conversion",
+        "funnel",
         "ratio",
         "higher_is_better",
         Ratio("orders_paid", "sessions"),
         "Paid orders / sessions.",
+    ),
+    KpiDef(
+        "roas",
+        "ROAS",
+        "funnel",
+        "ratio",
+        "higher_is_better",
+        Ratio("paid_channel_gmv_minor", "ad_cost_minor"),
+        "GMV of paid-channel orders / ad cost of paid clicks.",
+        (Mark(">=", 4.0, _ARTICLE),),
+    ),
+    # Service
+    KpiDef(
+        "conversations",
+        "Conversations",
+        "service",
+        "count",
+        "neutral",
+        Total("conversations_opened"),
+        "Chat conversations opened.",
+    ),
+    KpiDef(
+        "resolution_rate",
+        "Resolution rate",
+        "service",
+        "ratio",
+        "higher_is_better",
+        Ratio("resolutions", "conversations_opened"),
+        "Conversations resolved / conversations opened in the window.",
+        (Mark(">=", 0.9, _ARTICLE),),
+    ),
+    KpiDef(
+        "escalation_rate",
+        "Escalation rate",
+        "service",
+        "ratio",
+        "lower_is_better",
+        Ratio("escalations", "conversations_opened"),
+        "Escalations / conversations opened.",
+    ),
+    KpiDef(
+        "complaint_rate",
+        "Complaint rate",
+        "service",
+        "ratio",
+        "lower_is_better",
+        Ratio("complaints", "conversations_opened"),
+        "Chat events flagged as complaints / conversations opened.",
+    ),
+    KpiDef(
+        "csat_share",
+        "CSAT (4-5 share)",
+        "service",
+        "ratio",
+        "higher_is_better",
+        Ratio("ratings_positive", "ratings"),
+        "Ratings of 4 or 5 / ratings.",
+    ),
+    KpiDef(
+        "csat_mean",
+        "CSAT (mean)",
+        "service",
+        "rating",
+        "higher_is_better",
+        Ratio("rating_sum", "ratings"),
+        "Mean rating, 1 to 5.",
+    ),
+    KpiDef(
+        "nps",
+        "NPS",
+        "service",
+        "score",
+        "higher_is_better",
+        NetScore("nps_promoters", "nps_detractors", "nps_responses"),
+        "Net promoter score: % promoters (9-10) - % detractors (0-6).",
+    ),
+    # Inventory and fulfilment
+    KpiDef(
+        "sales_velocity_units_per_h",
+        "Sales velocity",
+        "inventory",
+        "units_per_hour",
+        "neutral",
+        PerHour("units_sold"),
+        "Units in paid orders per hour.",
     ),
 )
 
 KPI_BY_NAME: Final[dict[str, KpiDef]] = {k.name: k for k in REGISTRY}
 
 
-def derive_kpis(values: Mapping[str, int]) -> dict[str, float | None]:
+def derive_kpis(values: Mapping[str, int], window_ms: int = 60_000) -> dict[str, float | None]:
     """Every registered KPI's value from a window's components."""
-    return {k.name: k.formula.evaluate(values) for k in REGISTRY}
+    return {k.name: k.formula.evaluate(values, window_ms) for k in REGISTRY}

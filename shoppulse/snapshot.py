@@ -36,7 +36,8 @@ class KpiSnapshot:
 
     def __post_init__(self) -> None:
         if not self.kpis:
-            object.__setattr__(self, "kpis", derive_kpis(self.components))
+            window_ms = max(self.window_end_ms - self.window_start_ms, 1)
+            object.__setattr__(self, "kpis", derive_kpis(self.components, window_ms))
 
     @property
     def key(self) -> str:

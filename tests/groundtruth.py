@@ -46,13 +46,32 @@ COUNTS = (
     "gmv_minor",
     "orders_cancelled",
     "orders_refunded",
+    "refunded_minor",
     "orders_shipped",
+    "margin_revenue_minor",
+    "margin_cost_minor",
+    "paid_channel_gmv_minor",
+    "units_sold",
     "impressions",
     "page_views",
     "product_views",
     "add_to_cart",
     "checkouts",
+    "ad_cost_minor",
     "chat_events",
+    "conversations_opened",
+    "customer_messages",
+    "agent_messages",
+    "transfers",
+    "escalations",
+    "resolutions",
+    "complaints",
+    "ratings",
+    "ratings_positive",
+    "rating_sum",
+    "nps_responses",
+    "nps_promoters",
+    "nps_detractors",
     "inventory_updates",
 )
 DISTINCTS = ("visitors", "sessions")
@@ -223,6 +242,49 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+CHAT_KIND = {
+    "opened": "conversations_opened",
+    "customer_message": "customer_messages",
+    "agent_message": "agent_messages",
+    "transferred": "transfers",
+    "escalated": "escalations",
+    "resolved": "resolutions",
+}
+
+
+def _count_order(counts: dict[str, int], value: Mapping[str, Any]) -> None:
+    status, amount = value["status"], value["amount_minor"]
+    counts[ORDER_STATUS[status]] += 1
+    if status == "paid":
+        counts["gmv_minor"] += amount
+        counts["units_sold"] += sum(item["qty"] for item in value.get("items") or [])
+        if value.get("cost_minor") is not None:
+            counts["margin_revenue_minor"] += amount
+            counts["margin_cost_minor"] += value["cost_minor"]
+        if value.get("channel", "direct") == "paid":
+            counts["paid_channel_gmv_minor"] += amount
+    elif status == "refunded":
+        counts["refunded_minor"] += amount
+
+
+def _count_chat(counts: dict[str, int], value: Mapping[str, Any]) -> None:
+    counts["chat_events"] += 1
+    if value["kind"] in CHAT_KIND:
+        counts[CHAT_KIND[value["kind"]]] += 1
+    if value.get("complaint") is True:
+        counts["complaints"] += 1
+    rating = value.get("rating")
+    if rating is not None:
+        counts["ratings"] += 1
+        counts["rating_sum"] += rating
+        counts["ratings_positive"] += rating >= 4
+    nps = value.get("nps")
+    if nps is not None:
+        counts["nps_responses"] += 1
+        counts["nps_promoters"] += nps >= 9
+        counts["nps_detractors"] += nps <= 6
+
+
 def ground_truth(source: str | Path | Iterable[Mapping[str, Any]]) -> GroundTruth:
     """Per (store_id, UTC minute start in epoch ms) counts from a JSONL path or records."""
     records = read_jsonl(source) if isinstance(source, str | Path) else source
@@ -257,15 +319,14 @@ def ground_truth(source: str | Path | Iterable[Mapping[str, Any]]) -> GroundTrut
         counts = minute.counts
         counts["events"] += 1
         if topic == "shop.orders":
-            counts[ORDER_STATUS[value["status"]]] += 1
-            if value["status"] == "paid":
-                counts["gmv_minor"] += value["amount_minor"]
+            _count_order(counts, value)
         elif topic == "shop.clicks":
             counts[CLICK_KIND[value["kind"]]] += 1
+            counts["ad_cost_minor"] += value.get("cost_minor") or 0
             minute.visitors.add(value["visitor_id"])
             minute.sessions.add(value["session_id"])
         elif topic == "shop.chats":
-            counts["chat_events"] += 1
+            _count_chat(counts, value)
         else:
             counts["inventory_updates"] += 1
     return GroundTruth(

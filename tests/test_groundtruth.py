@@ -103,7 +103,15 @@ EXPECTED = {
         orders_paid=1,
         gmv_minor=1000,
         orders_cancelled=1,
+        units_sold=1,
         chat_events=2,
+        conversations_opened=1,
+        complaints=1,
+        ratings=1,
+        rating_sum=5,
+        ratings_positive=1,
+        nps_responses=1,
+        nps_promoters=1,
         inventory_updates=1,
         visitors=3,
         sessions=4,
@@ -114,12 +122,20 @@ EXPECTED = {
         orders_paid=1,
         gmv_minor=2500,
         orders_refunded=1,
+        refunded_minor=2500,
         orders_shipped=1,
+        units_sold=1,
         visitors=1,
         sessions=1,
     ),
     ("s2", T0): _row(
-        events=2, impressions=1, orders_paid=1, gmv_minor=4200, visitors=1, sessions=1
+        events=2,
+        impressions=1,
+        orders_paid=1,
+        gmv_minor=4200,
+        units_sold=1,
+        visitors=1,
+        sessions=1,
     ),
 }
 
@@ -145,7 +161,7 @@ def test_first_valid_copy_wins_and_invalid_copy_does_not_claim_the_id() -> None:
     bad = order("o9", T0, "paid", -1)
     good = order("o9", T0 + 61_000, "paid", 700)
     truth = ground_truth([bad, good, good])
-    assert truth.minutes == {("s1", T1): _row(events=1, orders_paid=1, gmv_minor=700)}
+    assert truth.minutes == {("s1", T1): _row(events=1, orders_paid=1, gmv_minor=700, units_sold=1)}
     assert (truth.invalid, truth.duplicates) == (1, 1)
 
 
@@ -179,3 +195,25 @@ def test_agrees_with_simulated_traffic_in_total() -> None:
     assert truth.total("orders_paid") == len(paid) > 0
     assert truth.total("gmv_minor") == sum(v["amount_minor"] for v in paid)
     assert {store for store, _ in truth.minutes} == {"store-001", "store-002", "store-003"}
+
+
+def test_margin_roas_and_units_components() -> None:
+    paid = order("p1", T0, "paid", 5000)
+    paid["value"].update(
+        channel="paid",
+        cost_minor=3000,
+        items=[
+            {"sku": "A", "qty": 2, "unit_price_minor": 2000},
+            {"sku": "B", "qty": 1, "unit_price_minor": 1000},
+        ],
+    )
+    ad = click("k1", T0 + 1, "impression", "v", "s")
+    ad["value"].update(channel="paid", cost_minor=40)
+    detractor = chat("h9", T0 + 2, "rated", rating=2, nps=3)
+    row = ground_truth([paid, ad, detractor]).minutes[("s1", T0)]
+    assert row["margin_revenue_minor"] == 5000
+    assert row["margin_cost_minor"] == 3000
+    assert row["paid_channel_gmv_minor"] == 5000
+    assert row["units_sold"] == 3
+    assert row["ad_cost_minor"] == 40
+    assert (row["ratings"], row["ratings_positive"], row["nps_detractors"]) == (1, 0, 1)

@@ -59,3 +59,53 @@ def test_rolled_up_ratio_is_ratio_of_sums_not_mean_of_ratios() -> None:
 
 def test_sum_values_excludes_distinct_counts() -> None:
     assert sum_values([{"visitors": 3, "events": 1}, {"visitors": 4, "events": 2}]) == {"events": 3}
+
+
+def test_catalogue_formulas_for_sales_funnel_and_service() -> None:
+    values = {
+        "orders_paid": 10,
+        "orders_refunded": 1,
+        "gmv_minor": 10_000,
+        "refunded_minor": 500,
+        "margin_revenue_minor": 8_000,
+        "margin_cost_minor": 6_000,
+        "add_to_cart": 40,
+        "checkouts": 20,
+        "paid_channel_gmv_minor": 4_000,
+        "ad_cost_minor": 800,
+        "conversations_opened": 20,
+        "resolutions": 19,
+        "escalations": 2,
+        "complaints": 1,
+        "ratings": 10,
+        "ratings_positive": 8,
+        "rating_sum": 42,
+        "nps_responses": 10,
+        "nps_promoters": 6,
+        "nps_detractors": 2,
+        "units_sold": 12,
+    }
+    k = derive_kpis(values, window_ms=5 * 60_000)
+    assert k["refund_rate"] == pytest.approx(0.1)
+    assert k["refund_amount_rate"] == pytest.approx(0.05)
+    assert k["gross_margin"] == pytest.approx(0.25)
+    assert k["checkout_rate"] == pytest.approx(0.5)
+    assert k["cart_abandonment"] == pytest.approx(0.75)
+    assert k["roas"] == pytest.approx(5.0)
+    assert k["resolution_rate"] == pytest.approx(0.95)
+    assert k["escalation_rate"] == pytest.approx(0.1)
+    assert k["complaint_rate"] == pytest.approx(0.05)
+    assert k["csat_share"] == pytest.approx(0.8)
+    assert k["csat_mean"] == pytest.approx(4.2)
+    assert k["nps"] == pytest.approx(40.0)
+    assert k["sales_velocity_units_per_h"] == pytest.approx(144.0)
+
+
+def test_marks_from_the_article() -> None:
+    assert KPI_BY_NAME["roas"].marks[0].holds(4.5)
+    assert not KPI_BY_NAME["roas"].marks[0].holds(3.9)
+    assert KPI_BY_NAME["resolution_rate"].marks[0].value == 0.9
+
+
+def test_cart_abandonment_is_clamped_when_paid_orders_exceed_adds() -> None:
+    assert derive_kpis({"orders_paid": 5, "add_to_cart": 2})["cart_abandonment"] == 0.0
