@@ -28,6 +28,12 @@ class RollupOut(BaseModel):
         description="KPIs that depend on unavailable components; their values are null."
     )
     notes: list[str]
+    approximate_components: list[str] = Field(
+        description="Distinct counts estimated by merging HyperLogLog minute sketches."
+    )
+    relative_standard_error: float | None = Field(
+        description="The relative standard error of those estimates (about 1.6%)."
+    )
 
 
 class StoreOut(BaseModel):

@@ -45,6 +45,7 @@ from typing import Any, Final, Literal, get_args
 
 from api.clock import DAY_MS, Clock, utc_day_start_ms, wall_clock_ms
 from shoppulse.components import COUNT_COMPONENTS, DISTINCT_COMPONENTS, sum_values
+from shoppulse.hll import HyperLogLog
 from shoppulse.kpis import REGISTRY, KpiDef, derive_kpis
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
@@ -62,9 +63,41 @@ _WINDOW_MINUTES: Final[dict[str, int]] = {"5m": 5, "1h": 60}
 
 DISTINCT_NOTE: Final = (
     "visitors and sessions are distinct counts: they are exact for one store-minute but cannot "
-    "be summed across minutes or stores, so they and the KPIs derived from them are null here "
-    "(mergeable sketches will make them available)"
+    "be summed across minutes or stores; some minutes here carry no sketch to merge, so they "
+    "and the KPIs derived from them are null"
 )
+SKETCH_NOTE: Final = (
+    "visitors and sessions over several minutes or stores are HyperLogLog estimates from "
+    "merged minute sketches (relative standard error {rse:.2%}); one store-minute is exact"
+)
+
+
+def merge_sketches(encoded: Iterable[str | None]) -> HyperLogLog | None:
+    """The union of base64 sketches; None when any is missing or unreadable.
+
+    >>> a, b = HyperLogLog(), HyperLogLog()
+    >>> a.update(["v1", "v2"]); b.update(["v2", "v3"])
+    >>> merge_sketches([a.to_base64(), b.to_base64()]).count()
+    3
+    >>> merge_sketches([a.to_base64(), None]) is None
+    True
+    """
+    merged: HyperLogLog | None = None
+    for text in encoded:
+        if text is None:
+            return None
+        try:
+            sketch = HyperLogLog.from_base64(text)
+        except ValueError:
+            return None
+        if merged is None:
+            merged = sketch
+        else:
+            try:
+                merged.merge_into(sketch)
+            except ValueError:  # different precisions
+                return None
+    return merged
 
 
 def kpi_inputs(kpi: KpiDef) -> frozenset[str]:
@@ -102,6 +135,9 @@ class Rollup:
     unavailable_components: tuple[str, ...] = ()
     unavailable_kpis: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    approximate_components: tuple[str, ...] = ()
+    """Distinct counts estimated from merged sketches (see ``relative_standard_error``)."""
+    relative_standard_error: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping (the REST and websocket shape)."""
@@ -122,6 +158,8 @@ class Rollup:
             "unavailable_components": list(self.unavailable_components),
             "unavailable_kpis": list(self.unavailable_kpis),
             "notes": list(self.notes),
+            "approximate_components": list(self.approximate_components),
+            "relative_standard_error": self.relative_standard_error,
         }
 
 
@@ -396,6 +434,8 @@ class KpiView:
     ) -> Rollup:
         values: dict[str, int] = dict.fromkeys(COUNT_COMPONENTS, 0)
         unavailable: set[str] = set()
+        approximate: list[str] = []
+        rse: float | None = None
         notes: list[str] = []
         if exact_distinct and len(snaps) == 1:
             values.update(snaps[0].components)
@@ -403,8 +443,18 @@ class KpiView:
                 values.setdefault(name, 0)
         else:
             values.update(sum_values(s.components for s in snaps))
-            unavailable.update(DISTINCT_COMPONENTS)
-            notes.append(DISTINCT_NOTE)
+            for name in DISTINCT_COMPONENTS:
+                merged = merge_sketches(s.sketches.get(name) for s in snaps)
+                if merged is None:
+                    unavailable.add(name)
+                else:
+                    values[name] = merged.count()
+                    approximate.append(name)
+                    rse = merged.relative_standard_error
+            if unavailable:
+                notes.append(DISTINCT_NOTE)
+            if rse is not None:
+                notes.append(SKETCH_NOTE.format(rse=rse))
         store_ids = sorted({s.store_id for s in snaps})
         currencies = sorted({c for c in (self._currency_of(s) for s in snaps) if c is not None})
         currency = currencies[0] if len(currencies) == 1 else None
@@ -442,6 +492,8 @@ class KpiView:
             unavailable_components=tuple(sorted(unavailable)),
             unavailable_kpis=tuple(sorted(unavailable_kpis)),
             notes=tuple(notes),
+            approximate_components=tuple(approximate),
+            relative_standard_error=rse,
         )
 
     def _currency_of(self, snap: KpiSnapshot) -> str | None:

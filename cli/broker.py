@@ -157,8 +157,7 @@ class LocalKafka:
                 f"{lib}/*",
                 "kafka.tools.StorageTool",
                 "format",
-                "-t",
-                cid,
+                f"--cluster-id={cid}",  # "=": an id may start with "-"
                 "-c",
                 str(props),
                 "--standalone",

@@ -3,7 +3,8 @@
 Components are plain counts and sums, so windows roll up by addition: five
 minutes, an hour, a day or all stores are sums of minutes. Distinct counts
 (visitors, sessions) are exact inside a minute (the open minute keeps the
-identifiers); the closed snapshot carries the count.
+identifiers); a snapshot carries the exact count and a HyperLogLog sketch, which
+merges exactly across minutes and stores (only its final count is an estimate).
 
 >>> c = Components()
 >>> c.add_counts({"orders_paid": 1, "gmv_minor": 1250})
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from shoppulse.events import ChatEvent, ClickEvent, InventoryEvent, OrderEvent, ShopEvent
+from shoppulse.hll import HyperLogLog
 
 #: Every additive count or sum a minute carries, in a stable order.
 COUNT_COMPONENTS: Final[tuple[str, ...]] = (
@@ -158,6 +160,15 @@ class Components:
         out = dict(self.counts)
         for name, members in self.distinct.items():
             out[name] = len(members)
+        return out
+
+    def sketches(self) -> dict[str, str]:
+        """A HyperLogLog sketch (base64) of every distinct set, for exact-merge rollups."""
+        out = {}
+        for name, members in self.distinct.items():
+            hll = HyperLogLog()
+            hll.update(members)
+            out[name] = hll.to_base64()
         return out
 
     def to_state(self) -> dict[str, object]:

@@ -87,6 +87,7 @@ class OpenMinute:
             currency=self.currency,
             components=self.components.values(),
             emitted_at_ms=emitted_at_ms,
+            sketches=self.components.sketches(),
         )
 
     def to_state(self) -> bytes:

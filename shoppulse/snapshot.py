@@ -33,6 +33,8 @@ class KpiSnapshot:
     components: Mapping[str, int]
     emitted_at_ms: int
     kpis: Mapping[str, float | None] = field(default_factory=dict)
+    sketches: Mapping[str, str] = field(default_factory=dict)
+    """Base64 HyperLogLog sketches of the distinct components (see ``shoppulse.hll``)."""
 
     def __post_init__(self) -> None:
         if not self.kpis:
@@ -56,6 +58,7 @@ class KpiSnapshot:
             "currency": self.currency,
             "components": dict(self.components),
             "kpis": dict(self.kpis),
+            "sketches": dict(self.sketches),
             "emitted_at_ms": self.emitted_at_ms,
         }
 
@@ -74,6 +77,7 @@ class KpiSnapshot:
             components={str(k): int(v) for k, v in data["components"].items()},
             emitted_at_ms=int(data["emitted_at_ms"]),
             kpis=dict(data.get("kpis") or {}),
+            sketches={str(k): str(v) for k, v in (data.get("sketches") or {}).items()},
         )
 
     @classmethod

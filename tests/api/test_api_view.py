@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from api.clock import DAY_MS
 from api.view import ALL_STORES, KpiView, supersedes
-from shoppulse.components import sum_values
+from shoppulse.components import Components, sum_values
 from shoppulse.kpis import derive_kpis
+from shoppulse.snapshot import KpiSnapshot
 from tests.api.helpers import MIN, MINUTE, FakeClock, make_snap
 
 
@@ -172,3 +175,49 @@ def test_out_of_order_minutes_are_sorted(view: KpiView) -> None:
     assert starts == sorted(starts)
     assert view.latest("s1") is not None
     assert view.latest("s1").window_start_ms == MINUTE  # type: ignore[union-attr]
+
+
+def _sketched(store: str, start: int, visitors: range, sessions: range) -> KpiSnapshot:
+    minute = Components()
+    minute.distinct["visitors"].update(f"v{i}" for i in visitors)
+    minute.distinct["sessions"].update(f"s{i}" for i in sessions)
+    base = make_snap(store, start, visitors=len(visitors), sessions=len(sessions), orders_paid=3)
+    return dataclasses.replace(base, sketches=minute.sketches())
+
+
+def test_rollups_estimate_distinct_counts_from_merged_minute_sketches(view: KpiView) -> None:
+    # Five minutes whose visitors overlap: the union has 900 visitors, not 5 x 300 = 1500.
+    for i in range(5):
+        view.apply(
+            _sketched(
+                "s1", MINUTE - i * MIN, range(i * 150, i * 150 + 300), range(i * 200, i * 200 + 200)
+            )
+        )
+    r = view.rollup("s1", "5m")
+    assert r.minutes == 5
+    assert set(r.approximate_components) == {"visitors", "sessions"}
+    assert r.relative_standard_error is not None
+    four_se = 4 * r.relative_standard_error
+    assert abs(r.components["visitors"] - 900) <= four_se * 900  # type: ignore[operator]
+    assert abs(r.components["sessions"] - 1000) <= four_se * 1000  # type: ignore[operator]
+    assert r.kpis["payment_conversion"] == 15 / r.components["sessions"]  # type: ignore[operator]
+    assert "visitors" not in r.unavailable_components
+    single = view.rollup("s1", "1m")
+    assert single.approximate_components == ()  # one store-minute is exact
+
+
+def test_all_stores_distinct_count_merges_across_stores(view: KpiView) -> None:
+    view.apply(_sketched("s1", MINUTE, range(0, 400), range(0, 400)))
+    view.apply(_sketched("s2", MINUTE, range(200, 600), range(1000, 1400)))
+    r = view.rollup(ALL_STORES, "1m")
+    assert r.store_count == 2
+    four_se = 4 * (r.relative_standard_error or 0)
+    assert abs(r.components["visitors"] - 600) <= four_se * 600  # type: ignore[operator]
+
+
+def test_a_minute_without_sketch_makes_distinct_rollups_unavailable(view: KpiView) -> None:
+    view.apply(_sketched("s1", MINUTE, range(10), range(10)))
+    view.apply(make_snap("s1", MINUTE - MIN))  # an older snapshot without sketches
+    r = view.rollup("s1", "5m")
+    assert r.components["visitors"] is None
+    assert "visitors" in r.unavailable_components
