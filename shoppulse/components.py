@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from shoppulse.events import ChatEvent, ClickEvent, InventoryEvent, OrderEvent, ShopEvent
+from shoppulse.histogram import FIRST_RESPONSE_S, FULFILMENT_H, component_names
 from shoppulse.hll import HyperLogLog
 
 #: Every additive count or sum a minute carries, in a stable order.
@@ -61,6 +62,13 @@ COUNT_COMPONENTS: Final[tuple[str, ...]] = (
     "nps_detractors",
     # shop.inventory
     "inventory_updates",
+    # from the store's memory (shoppulse.store_memory)
+    "paid_orders_new_customer",
+    "paid_orders_repeat_customer",
+    "repeat_customer_gmv_minor",
+    "resolutions_first_contact",
+    *component_names(FIRST_RESPONSE_S),
+    *component_names(FULFILMENT_H),
 )
 
 #: Distinct-count components and the event attribute that identifies a member.

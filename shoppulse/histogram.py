@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Final
@@ -299,3 +299,27 @@ class Histogram:
 
     def __repr__(self) -> str:
         return f"Histogram({self.spec.name}, counts={self.counts}, sum={self.sum})"
+
+
+def component_names(spec: BucketSpec) -> tuple[str, ...]:
+    """The additive component names of a flattened histogram: one per bucket, then the sum.
+
+    >>> component_names(BucketSpec("t", (1, 2), "s"))
+    ('t_b00', 't_b01', 't_b02', 't_sum_ticks')
+    """
+    return (*(f"{spec.name}_b{i:02d}" for i in range(spec.size)), f"{spec.name}_sum_ticks")
+
+
+def to_components(hist: Histogram) -> dict[str, int]:
+    """A histogram as additive components (see :func:`component_names`)."""
+    return dict(zip(component_names(hist.spec), hist.to_list(), strict=True))
+
+
+def from_components(spec: BucketSpec, values: Mapping[str, int]) -> Histogram:
+    """The histogram held in (possibly summed) components; missing ones count as 0.
+
+    >>> h = Histogram(FIRST_RESPONSE_S); h.observe(12)
+    >>> from_components(FIRST_RESPONSE_S, to_components(h)) == h
+    True
+    """
+    return Histogram.from_list(spec, [values.get(name, 0) for name in component_names(spec)])

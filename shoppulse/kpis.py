@@ -21,8 +21,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from shoppulse.histogram import FIRST_RESPONSE_S, FULFILMENT_H, BucketSpec, from_components
+
 Direction = Literal["higher_is_better", "lower_is_better", "neutral"]
-Unit = Literal["minor_currency", "count", "ratio", "score", "units_per_hour", "rating"]
+Unit = Literal[
+    "minor_currency", "count", "ratio", "score", "units_per_hour", "rating", "seconds", "hours"
+]
 Group = Literal["sales", "funnel", "service", "inventory"]
 _HOUR_MS: Final = 3_600_000
 
@@ -114,7 +118,43 @@ class PerHour:
         return f"`{self.component}` per hour of the window"
 
 
-Formula = Total | Ratio | Complement | NetScore | PerHour
+@dataclass(frozen=True, slots=True)
+class Quantile:
+    """A quantile of a flattened duration histogram (linear inside a bucket); None if empty.
+
+    >>> from shoppulse.histogram import FIRST_RESPONSE_S as S
+    >>> Quantile(S, 0.5).evaluate({"first_response_s_b02": 2}, 60_000)
+    12.5
+    """
+
+    spec: BucketSpec
+    q: float
+
+    def evaluate(self, values: Mapping[str, int], window_ms: int) -> float | None:
+        return from_components(self.spec, values).quantile(self.q)
+
+    def describe(self) -> str:
+        return (
+            f"p{round(self.q * 100)} of the `{self.spec.name}` histogram, in {self.spec.unit} "
+            "(within one bucket's width)"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ShareAtOrBelow:
+    """The exact share of a histogram's observations at or below one of its bucket bounds."""
+
+    spec: BucketSpec
+    bound: float
+
+    def evaluate(self, values: Mapping[str, int], window_ms: int) -> float | None:
+        return from_components(self.spec, values).share_at_or_below(self.bound)
+
+    def describe(self) -> str:
+        return f"share of `{self.spec.name}` at or below {self.bound:g} {self.spec.unit}"
+
+
+Formula = Total | Ratio | Complement | NetScore | PerHour | Quantile | ShareAtOrBelow
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +240,42 @@ REGISTRY: Final[tuple[KpiDef, ...]] = (
         "higher_is_better",
         Complement("margin_cost_minor", "margin_revenue_minor"),
         "(Revenue - cost) / revenue over paid orders that carry cost_minor.",
+    ),
+    KpiDef(
+        "new_customer_share",
+        "New-customer share",
+        "sales",
+        "ratio",
+        "neutral",
+        Ratio("paid_orders_new_customer", "orders_paid"),
+        "Paid orders that are their customer's first paid order in this store / paid orders.",
+    ),
+    KpiDef(
+        "repeat_purchase_rate",
+        "Repeat-purchase rate",
+        "sales",
+        "ratio",
+        "higher_is_better",
+        Ratio("paid_orders_repeat_customer", "orders_paid"),
+        "Paid orders from customers who paid before / paid orders.",
+    ),
+    KpiDef(
+        "repeat_customer_gmv_share",
+        "Repeat customers' share of GMV",
+        "sales",
+        "ratio",
+        "higher_is_better",
+        Ratio("repeat_customer_gmv_minor", "gmv_minor"),
+        "GMV of repeat customers' paid orders / GMV.",
+    ),
+    KpiDef(
+        "new_customer_conversion",
+        "New-customer conversion",
+        "sales",
+        "ratio",
+        "higher_is_better",
+        Ratio("paid_orders_new_customer", "sessions"),
+        "First paid orders of new customers / sessions.",
     ),
     # Funnel and traffic
     KpiDef(
@@ -340,6 +416,43 @@ REGISTRY: Final[tuple[KpiDef, ...]] = (
         NetScore("nps_promoters", "nps_detractors", "nps_responses"),
         "Net promoter score: % promoters (9-10) - % detractors (0-6).",
     ),
+    KpiDef(
+        "first_response_p50_s",
+        "First response (p50)",
+        "service",
+        "seconds",
+        "lower_is_better",
+        Quantile(FIRST_RESPONSE_S, 0.5),
+        "Median time from a conversation's opening to the first agent message.",
+    ),
+    KpiDef(
+        "first_response_p90_s",
+        "First response (p90)",
+        "service",
+        "seconds",
+        "lower_is_better",
+        Quantile(FIRST_RESPONSE_S, 0.9),
+        "90th percentile of the time to the first agent message.",
+        (Mark("<=", 30.0, _ARTICLE),),
+    ),
+    KpiDef(
+        "first_response_within_30s",
+        "Answered within 30 s",
+        "service",
+        "ratio",
+        "higher_is_better",
+        ShareAtOrBelow(FIRST_RESPONSE_S, 30),
+        "Share of first agent responses within 30 seconds (exact).",
+    ),
+    KpiDef(
+        "first_contact_resolution",
+        "First-contact resolution",
+        "service",
+        "ratio",
+        "higher_is_better",
+        Ratio("resolutions_first_contact", "resolutions"),
+        "Resolutions of conversations never transferred / resolutions.",
+    ),
     # Inventory and fulfilment
     KpiDef(
         "sales_velocity_units_per_h",
@@ -349,6 +462,24 @@ REGISTRY: Final[tuple[KpiDef, ...]] = (
         "neutral",
         PerHour("units_sold"),
         "Units in paid orders per hour.",
+    ),
+    KpiDef(
+        "fulfilment_p50_h",
+        "Paid to shipped (p50)",
+        "inventory",
+        "hours",
+        "lower_is_better",
+        Quantile(FULFILMENT_H, 0.5),
+        "Median time from an order's payment to its shipment, observed when it ships.",
+    ),
+    KpiDef(
+        "fulfilment_p90_h",
+        "Paid to shipped (p90)",
+        "inventory",
+        "hours",
+        "lower_is_better",
+        Quantile(FULFILMENT_H, 0.9),
+        "90th percentile of the time from payment to shipment.",
     ),
 )
 

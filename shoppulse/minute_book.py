@@ -40,6 +40,7 @@ import orjson
 from shoppulse.components import Components
 from shoppulse.events import OrderEvent, Rejection, ShopEvent
 from shoppulse.snapshot import KpiSnapshot
+from shoppulse.store_memory import StoreMemory
 from shoppulse.windows import TumblingWindow
 
 MinuteKey = tuple[str, int]
@@ -165,6 +166,7 @@ class MinuteBook:
     clocks: dict[str, StoreClock] = field(default_factory=dict)
     changed_minutes: set[MinuteKey] = field(default_factory=set)
     changed_clocks: set[str] = field(default_factory=set)
+    memories: dict[str, StoreMemory] = field(default_factory=dict)
 
     @property
     def window(self) -> TumblingWindow:
@@ -195,6 +197,9 @@ class MinuteBook:
             minute = self.minutes[key] = OpenMinute(event.store_id, start, end, partition)
         outcome = minute.add(event)
         if outcome == "counted":
+            deltas = self.memory(event.store_id, partition).observe(event)
+            if deltas:
+                minute.components.add_counts(deltas)
             self.changed_minutes.add(key)
             if event.ts_ms > clock.stream_time_ms:
                 clock.stream_time_ms = event.ts_ms
@@ -232,7 +237,16 @@ class MinuteBook:
         if minute.window_end_ms > clock.closed_until_ms:
             clock.closed_until_ms = minute.window_end_ms
             self.changed_clocks.add(minute.store_id)
+        memory = self.memories.get(minute.store_id)
+        if memory is not None:
+            memory.expire(clock.stream_time_ms)
         return minute.snapshot(final=True, emitted_at_ms=emitted_at_ms)
+
+    def memory(self, store_id: str, partition: int) -> StoreMemory:
+        mem = self.memories.get(store_id)
+        if mem is None:
+            mem = self.memories[store_id] = StoreMemory(store_id, partition)
+        return mem
 
     def dirty(self) -> Iterator[OpenMinute]:
         """Open minutes changed since their last publication."""
@@ -247,5 +261,6 @@ class MinuteBook:
     def clear(self) -> None:
         self.minutes.clear()
         self.clocks.clear()
+        self.memories.clear()
         self.changed_minutes.clear()
         self.changed_clocks.clear()

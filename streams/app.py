@@ -29,9 +29,10 @@ log = logging.getLogger("shoppulse.worker")
 class TableState:
     """:class:`streams.processor.StateSink` over two Faust tables."""
 
-    def __init__(self, minutes: Any, clocks: Any) -> None:
+    def __init__(self, minutes: Any, clocks: Any, memory: Any) -> None:
         self._minutes = minutes
         self._clocks = clocks
+        self._memory = memory
 
     @staticmethod
     def _put(table: Any, partition: int, key: str, value: bytes | None) -> None:
@@ -50,11 +51,17 @@ class TableState:
     def put_clock(self, partition: int, key: str, value: bytes) -> None:
         self._put(self._clocks, partition, key, value)
 
+    def put_memory(self, partition: int, key: str, value: bytes | None) -> None:
+        self._put(self._memory, partition, key, value)
+
     def minutes(self) -> Iterable[bytes]:
         return list(self._minutes.data.values())
 
     def clocks(self) -> Iterable[bytes]:
         return list(self._clocks.data.values())
+
+    def memory_records(self) -> Iterable[bytes]:
+        return list(self._memory.data.values())
 
 
 class TopicPublisher:
@@ -104,7 +111,10 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     clocks_table = app.Table(
         "store-clocks", key_type=str, value_type=bytes, partitions=settings.topic_partitions
     )
-    tables: tuple[Any, ...] = (minutes_table, clocks_table)
+    memory_table = app.Table(
+        "store-memory", key_type=str, value_type=bytes, partitions=settings.topic_partitions
+    )
+    tables: tuple[Any, ...] = (minutes_table, clocks_table, memory_table)
     for table in tables:
         # Values are our own JSON bytes: keep them as they are on the changelog.
         table.value_serializer = "raw"
@@ -121,7 +131,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     processor = MinuteProcessor(
         settings,
         families=families,
-        state=TableState(minutes_table, clocks_table),
+        state=TableState(minutes_table, clocks_table, memory_table),
         publisher=TopicPublisher(kpis, deadletter),
         metrics=metrics,
         high_watermark=high_watermark,

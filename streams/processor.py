@@ -45,8 +45,10 @@ class StateSink(Protocol):
 
     def put_minute(self, partition: int, key: str, value: bytes | None) -> None: ...
     def put_clock(self, partition: int, key: str, value: bytes) -> None: ...
+    def put_memory(self, partition: int, key: str, value: bytes | None) -> None: ...
     def minutes(self) -> Iterable[bytes]: ...
     def clocks(self) -> Iterable[bytes]: ...
+    def memory_records(self) -> Iterable[bytes]: ...
 
 
 class Publisher(Protocol):
@@ -188,6 +190,10 @@ class MinuteProcessor:
         for store_id in book.changed_clocks:
             clock = book.clocks[store_id]
             self.state.put_clock(clock.partition, store_id, clock.to_state())
+        for memory in book.memories.values():
+            if memory.changes:
+                for key, value in memory.take_changes().items():
+                    self.state.put_memory(memory.partition, key, value)
         book.changed_minutes.clear()
         book.changed_clocks.clear()
 

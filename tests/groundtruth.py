@@ -74,6 +74,24 @@ COUNTS = (
     "nps_detractors",
     "inventory_updates",
 )
+# Duration histograms: upper bounds (a value equal to a bound falls in that bucket), then an
+# overflow bucket, then the exact sum in milliseconds.
+FIRST_RESPONSE_BOUNDS_S = (5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1800)
+FULFILMENT_BOUNDS_H = (1, 2, 4, 8, 12, 24, 48, 72, 120, 168)
+
+
+def _histogram_names(name: str, bounds: tuple[int, ...]) -> tuple[str, ...]:
+    return (*(f"{name}_b{i:02d}" for i in range(len(bounds) + 1)), f"{name}_sum_ticks")
+
+
+MEMORY_COUNTS = (
+    "paid_orders_new_customer",
+    "paid_orders_repeat_customer",
+    "repeat_customer_gmv_minor",
+    "resolutions_first_contact",
+    *_histogram_names("first_response_s", FIRST_RESPONSE_BOUNDS_S),
+    *_histogram_names("fulfilment_h", FULFILMENT_BOUNDS_H),
+)
 DISTINCTS = ("visitors", "sessions")
 
 ORDER_STATUS = {
@@ -106,7 +124,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 @dataclass
 class _Minute:
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    counts: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys((*COUNTS, *MEMORY_COUNTS), 0)
+    )
     visitors: set[str] = field(default_factory=set)
     sessions: set[str] = field(default_factory=set)
 
@@ -285,10 +305,63 @@ def _count_chat(counts: dict[str, int], value: Mapping[str, Any]) -> None:
         counts["nps_detractors"] += nps <= 6
 
 
+def _observe(
+    counts: dict[str, int], name: str, bounds: tuple[int, ...], unit_ms: int, duration_ms: int
+) -> None:
+    index = next((i for i, b in enumerate(bounds) if duration_ms <= b * unit_ms), len(bounds))
+    counts[f"{name}_b{index:02d}"] += 1
+    counts[f"{name}_sum_ticks"] += duration_ms
+
+
+@dataclass
+class _Memory:
+    """What one store remembers, in the order its events were produced."""
+
+    paid_customers: set[str] = field(default_factory=set)
+    unshipped: dict[str, int] = field(default_factory=dict)
+    opened: dict[str, int] = field(default_factory=dict)
+    answered: set[str] = field(default_factory=set)
+    transferred: set[str] = field(default_factory=set)
+
+    def order(self, counts: dict[str, int], value: Mapping[str, Any], ts_ms: int) -> None:
+        if value["status"] == "paid":
+            if value["customer_id"] in self.paid_customers:
+                counts["paid_orders_repeat_customer"] += 1
+                counts["repeat_customer_gmv_minor"] += value["amount_minor"]
+            else:
+                counts["paid_orders_new_customer"] += 1
+                self.paid_customers.add(value["customer_id"])
+            self.unshipped.setdefault(value["order_id"], ts_ms)
+        elif value["status"] == "shipped" and value["order_id"] in self.unshipped:
+            paid_ms = self.unshipped.pop(value["order_id"])
+            _observe(
+                counts, "fulfilment_h", FULFILMENT_BOUNDS_H, 3_600_000, max(0, ts_ms - paid_ms)
+            )
+
+    def chat(self, counts: dict[str, int], value: Mapping[str, Any], ts_ms: int) -> None:
+        conv, kind = value["conversation_id"], value["kind"]
+        if kind == "opened":
+            self.opened.setdefault(conv, ts_ms)
+        elif kind == "agent_message" and conv in self.opened and conv not in self.answered:
+            self.answered.add(conv)
+            _observe(
+                counts,
+                "first_response_s",
+                FIRST_RESPONSE_BOUNDS_S,
+                1000,
+                max(0, ts_ms - self.opened[conv]),
+            )
+        elif kind == "transferred":
+            self.transferred.add(conv)
+        elif kind == "resolved" and conv not in self.transferred:
+            counts["resolutions_first_contact"] += 1
+
+
 def ground_truth(source: str | Path | Iterable[Mapping[str, Any]]) -> GroundTruth:
     """Per (store_id, UTC minute start in epoch ms) counts from a JSONL path or records."""
     records = read_jsonl(source) if isinstance(source, str | Path) else source
     minutes: dict[tuple[str, int], _Minute] = {}
+    memories: dict[str, _Memory] = {}
     seen: set[str] = set()
     invalid = duplicates = 0
     for record in records:
@@ -318,8 +391,10 @@ def ground_truth(source: str | Path | Iterable[Mapping[str, Any]]) -> GroundTrut
             minute = minutes[key] = _Minute()
         counts = minute.counts
         counts["events"] += 1
+        memory = memories.setdefault(store_id, _Memory())
         if topic == "shop.orders":
             _count_order(counts, value)
+            memory.order(counts, value, ts_ms)
         elif topic == "shop.clicks":
             counts[CLICK_KIND[value["kind"]]] += 1
             counts["ad_cost_minor"] += value.get("cost_minor") or 0
@@ -327,6 +402,7 @@ def ground_truth(source: str | Path | Iterable[Mapping[str, Any]]) -> GroundTrut
             minute.sessions.add(value["session_id"])
         elif topic == "shop.chats":
             _count_chat(counts, value)
+            memory.chat(counts, value, ts_ms)
         else:
             counts["inventory_updates"] += 1
     return GroundTruth(

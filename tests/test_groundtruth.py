@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tests import groundtruth
-from tests.groundtruth import COUNTS, ground_truth, parse_ts_ms
+from tests.groundtruth import COUNTS, MEMORY_COUNTS, ground_truth, parse_ts_ms
 
 Record = dict[str, Any]
 
@@ -87,7 +87,7 @@ RECORDS: list[Record] = [
 
 
 def _row(**counts: int) -> dict[str, int]:
-    row = dict.fromkeys((*COUNTS, "visitors", "sessions"), 0)
+    row = dict.fromkeys((*COUNTS, *MEMORY_COUNTS, "visitors", "sessions"), 0)
     row.update(counts)
     return row
 
@@ -104,6 +104,7 @@ EXPECTED = {
         gmv_minor=1000,
         orders_cancelled=1,
         units_sold=1,
+        paid_orders_new_customer=1,
         chat_events=2,
         conversations_opened=1,
         complaints=1,
@@ -125,6 +126,8 @@ EXPECTED = {
         refunded_minor=2500,
         orders_shipped=1,
         units_sold=1,
+        paid_orders_repeat_customer=1,
+        repeat_customer_gmv_minor=2500,
         visitors=1,
         sessions=1,
     ),
@@ -134,6 +137,7 @@ EXPECTED = {
         orders_paid=1,
         gmv_minor=4200,
         units_sold=1,
+        paid_orders_new_customer=1,
         visitors=1,
         sessions=1,
     ),
@@ -161,7 +165,11 @@ def test_first_valid_copy_wins_and_invalid_copy_does_not_claim_the_id() -> None:
     bad = order("o9", T0, "paid", -1)
     good = order("o9", T0 + 61_000, "paid", 700)
     truth = ground_truth([bad, good, good])
-    assert truth.minutes == {("s1", T1): _row(events=1, orders_paid=1, gmv_minor=700, units_sold=1)}
+    assert truth.minutes == {
+        ("s1", T1): _row(
+            events=1, orders_paid=1, gmv_minor=700, units_sold=1, paid_orders_new_customer=1
+        )
+    }
     assert (truth.invalid, truth.duplicates) == (1, 1)
 
 
@@ -217,3 +225,25 @@ def test_margin_roas_and_units_components() -> None:
     assert row["units_sold"] == 3
     assert row["ad_cost_minor"] == 40
     assert (row["ratings"], row["ratings_positive"], row["nps_detractors"]) == (1, 0, 1)
+
+
+def test_memory_components_first_response_fcr_and_fulfilment() -> None:
+    opened = chat("m1", T0, "opened")
+    answer = chat("m2", T0 + 30_000, "agent_message", agent_id="a")  # exactly 30 s: bucket 4
+    again = chat("m3", T0 + 40_000, "agent_message", agent_id="a")  # not a first response
+    resolved = chat("m4", T0 + 50_000, "resolved")
+    moved = chat("m5", T0 + 1, "transferred")
+    moved["value"]["conversation_id"] = "cv2"
+    closed = chat("m6", T0 + 2, "resolved")
+    closed["value"]["conversation_id"] = "cv2"
+    paid = order("p1", T0, "paid", 900)
+    shipped = order("p2", T0 + 7_200_000, "shipped", 900)  # 2 h later: bucket 1 of fulfilment
+    shipped["value"]["order_id"] = paid["value"]["order_id"]
+    truth = ground_truth([opened, answer, again, resolved, moved, closed, paid, shipped])
+    row = truth.minutes[("s1", T0)]
+    assert row["first_response_s_b04"] == 1
+    assert row["first_response_s_sum_ticks"] == 30_000
+    assert row["resolutions_first_contact"] == 1  # cv2 was transferred first
+    later = truth.minutes[("s1", T0 + 7_200_000)]
+    assert later["fulfilment_h_b01"] == 1
+    assert later["fulfilment_h_sum_ticks"] == 7_200_000

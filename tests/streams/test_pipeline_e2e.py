@@ -80,6 +80,38 @@ def test_simulated_traffic_every_closed_minute_equals_ground_truth(
     assert sum(s.components["events"] for s in snaps if s.final) == 24_000
 
 
+def test_long_horizon_covers_memory_kpis_exactly(
+    settings: Settings, start_worker: WorkerFactory, tmp_path: Path
+) -> None:
+    """Almost two hours of event time at a low rate: orders ship, conversations get answered
+    and resolved, so the store-memory components (first response, first-contact resolution,
+    fulfilment time, new and repeat customers) are checked against ground truth too."""
+    start_worker()
+    jsonl = tmp_path / "events.jsonl"
+    args = (
+        "--stores",
+        "2",
+        "--seed",
+        "5",
+        "--events",
+        "8000",
+        "--start",
+        "1700000000000",
+        "--event-rate",
+        "1.5",
+        "--jsonl",
+        str(jsonl),
+        "--no-progress",
+    )
+    assert simulate.run(simulate_args(*args), settings) == 0
+    truth = ground_truth(read_jsonl(jsonl))
+    assert truth.total("fulfilment_h_sum_ticks") > 0
+    assert truth.total("first_response_s_sum_ticks") > 0
+    assert truth.total("resolutions_first_contact") > 0
+    snaps = collect_snapshots(settings, truth.minutes, FINALS_TIMEOUT_S)
+    assert_finals_equal_truth(snaps, truth.minutes)
+
+
 def test_duplicates_count_once_and_bad_events_are_dead_lettered(
     settings: Settings, start_worker: WorkerFactory
 ) -> None:

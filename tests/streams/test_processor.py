@@ -22,6 +22,7 @@ class MemoryState:
     def __init__(self) -> None:
         self.minutes_by_key: dict[str, bytes] = {}
         self.clocks_by_key: dict[str, bytes] = {}
+        self.memory_by_key: dict[str, bytes] = {}
         self.writes: list[tuple[str, int, str]] = []
 
     def put_minute(self, partition: int, key: str, value: bytes | None) -> None:
@@ -34,6 +35,16 @@ class MemoryState:
     def put_clock(self, partition: int, key: str, value: bytes) -> None:
         self.writes.append(("clock", partition, key))
         self.clocks_by_key[key] = value
+
+    def put_memory(self, partition: int, key: str, value: bytes | None) -> None:
+        self.writes.append(("memory", partition, key))
+        if value is None:
+            self.memory_by_key.pop(key, None)
+        else:
+            self.memory_by_key[key] = value
+
+    def memory_records(self) -> Iterable[bytes]:
+        return list(self.memory_by_key.values())
 
     def minutes(self) -> Iterable[bytes]:
         return list(self.minutes_by_key.values())

@@ -1,0 +1,176 @@
+"""What a store remembers across minutes: customers, conversations, unshipped orders.
+
+Some KPIs of a minute depend on earlier events of the same store: whether a
+paying customer paid before (new-customer share, repeat purchases), how long a
+conversation waited for its first agent reply, whether it was transferred
+before it was resolved, how long a paid order took to ship. :class:`StoreMemory`
+keeps that state per store and turns each counted event into additive component
+deltas for the event's minute. Each of these relates events of *one* topic, read
+in the producer's order (a store's events share one partition per topic), so the
+result does not depend on how the worker interleaves topics. (Chat-assisted
+orders relate chats to orders across topics and need an event-time join; they
+are not computed yet.)
+
+Every change is recorded under a flat key so the worker can persist exactly
+what changed (``changes``) and rebuild the memory from those records.
+
+>>> mem = StoreMemory("s1", partition=0)
+>>> from shoppulse.events import OrderEvent
+>>> def paid(i, customer, ts):
+...     return OrderEvent(event_id=f"e{i}", store_id="s1", ts=ts, order_id=f"o{i}",
+...                       customer_id=customer, status="paid", amount_minor=500,
+...                       currency="EUR")
+>>> mem.observe(paid(1, "c1", 1_700_000_000_000))["paid_orders_new_customer"]
+1
+>>> mem.observe(paid(2, "c1", 1_700_000_060_000))["paid_orders_repeat_customer"]
+1
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+import orjson
+
+from shoppulse.events import ChatEvent, OrderEvent, ShopEvent
+from shoppulse.histogram import FIRST_RESPONSE_S, FULFILMENT_H, BucketSpec, component_names
+
+#: A conversation with no event for this long is forgotten (event time).
+CONVERSATION_TTL_MS: Final = 24 * 3_600_000
+#: A paid order not shipped within this long is forgotten (event time).
+UNSHIPPED_TTL_MS: Final = 30 * 24 * 3_600_000
+
+MemoryKind = Literal["customer", "conversation", "unshipped"]
+
+
+@dataclass(slots=True)
+class Conversation:
+    opened_ms: int | None = None
+    answered: bool = False
+    transferred: bool = False
+    last_ms: int = 0
+
+
+@dataclass(slots=True)
+class StoreMemory:
+    """Per-store memory; :meth:`observe` returns the component deltas of one counted event."""
+
+    store_id: str
+    partition: int
+    customers: dict[str, int] = field(default_factory=dict)
+    """customer_id → event time of their first paid order."""
+    conversations: dict[str, Conversation] = field(default_factory=dict)
+    unshipped: dict[str, int] = field(default_factory=dict)
+    """order_id → event time it was paid, until it ships."""
+    changes: dict[tuple[MemoryKind, str], bytes | None] = field(default_factory=dict)
+
+    def observe(self, event: ShopEvent) -> dict[str, int]:
+        if isinstance(event, OrderEvent):
+            return self._order(event)
+        if isinstance(event, ChatEvent):
+            return self._chat(event)
+        return {}
+
+    def _order(self, ev: OrderEvent) -> dict[str, int]:
+        out: dict[str, int] = {}
+        if ev.status == "paid":
+            if ev.customer_id in self.customers:
+                out["paid_orders_repeat_customer"] = 1
+                out["repeat_customer_gmv_minor"] = ev.amount_minor
+            else:
+                out["paid_orders_new_customer"] = 1
+                self.customers[ev.customer_id] = ev.ts_ms
+                self._changed("customer", ev.customer_id, ev.ts_ms)
+            if ev.order_id not in self.unshipped:
+                self.unshipped[ev.order_id] = ev.ts_ms
+                self._changed("unshipped", ev.order_id, ev.ts_ms)
+        elif ev.status == "shipped":
+            paid_ms = self.unshipped.pop(ev.order_id, None)
+            if paid_ms is not None:
+                self._changed("unshipped", ev.order_id, None)
+                _observe(out, FULFILMENT_H, max(0, ev.ts_ms - paid_ms))
+        return out
+
+    def _chat(self, ev: ChatEvent) -> dict[str, int]:
+        out: dict[str, int] = {}
+        conv = self.conversations.get(ev.conversation_id)
+        if conv is None:
+            conv = self.conversations[ev.conversation_id] = Conversation()
+        conv.last_ms = max(conv.last_ms, ev.ts_ms)
+        if ev.kind == "opened" and conv.opened_ms is None:
+            conv.opened_ms = ev.ts_ms
+        elif ev.kind == "agent_message" and not conv.answered and conv.opened_ms is not None:
+            conv.answered = True
+            _observe(out, FIRST_RESPONSE_S, max(0, ev.ts_ms - conv.opened_ms))
+        elif ev.kind == "transferred":
+            conv.transferred = True
+        elif ev.kind == "resolved" and not conv.transferred:
+            out["resolutions_first_contact"] = 1
+        self._changed("conversation", ev.conversation_id, conv)
+        return out
+
+    def expire(self, now_ms: int) -> None:
+        """Forget conversations and unshipped orders past their TTL."""
+        for conv_id, conv in list(self.conversations.items()):
+            if now_ms - conv.last_ms > CONVERSATION_TTL_MS:
+                del self.conversations[conv_id]
+                self._changed("conversation", conv_id, None)
+        for order_id, paid_ms in list(self.unshipped.items()):
+            if now_ms - paid_ms > UNSHIPPED_TTL_MS:
+                del self.unshipped[order_id]
+                self._changed("unshipped", order_id, None)
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def _changed(self, kind: MemoryKind, ident: str, value: int | Conversation | None) -> None:
+        if value is None:
+            self.changes[(kind, ident)] = None
+            return
+        payload: object = (
+            [value.opened_ms, value.answered, value.transferred, value.last_ms]
+            if isinstance(value, Conversation)
+            else value
+        )
+        self.changes[(kind, ident)] = orjson.dumps(
+            {"s": self.store_id, "p": self.partition, "k": kind, "i": ident, "v": payload}
+        )
+
+    def take_changes(self) -> dict[str, bytes | None]:
+        """What changed since the last call, by table key ``store|kind|id``."""
+        out = {
+            memory_key(self.store_id, kind, ident): v for (kind, ident), v in self.changes.items()
+        }
+        self.changes.clear()
+        return out
+
+    def restore(self, raw: bytes) -> None:
+        """Apply one persisted record (from :meth:`take_changes`)."""
+        data = orjson.loads(raw)
+        kind, ident, value = data["k"], data["i"], data["v"]
+        if kind == "customer":
+            self.customers[ident] = int(value)
+        elif kind == "unshipped":
+            self.unshipped[ident] = int(value)
+        elif kind == "conversation":
+            opened, answered, transferred, last = value
+            self.conversations[ident] = Conversation(
+                opened, bool(answered), bool(transferred), int(last)
+            )
+
+
+def memory_key(store_id: str, kind: str, ident: str) -> str:
+    return f"{store_id}|{kind}|{ident}"
+
+
+def record_owner(raw: bytes) -> tuple[str, int]:
+    """The store and source partition of a persisted memory record."""
+    data = orjson.loads(raw)
+    return str(data["s"]), int(data["p"])
+
+
+def _observe(out: dict[str, int], spec: BucketSpec, duration_ms: int) -> None:
+    """Add one duration (both specs count milliseconds as ticks) to flattened components."""
+    names = component_names(spec)
+    out[names[spec.bucket_of_ticks(duration_ms)]] = 1
+    out[names[-1]] = duration_ms
