@@ -30,7 +30,7 @@ True
 >>> r.minutes, r.components["orders_paid"], r.kpis["aov_minor"], r.kpis["sessions"]
 (2, 4, 1000.0, None)
 >>> r.unavailable_kpis
-('payment_conversion', 'sessions', 'visitors')
+('new_customer_conversion', 'payment_conversion', 'sessions', 'visitors')
 >>> view.rollup("s1", "1m").kpis["payment_conversion"]  # one minute: distinct counts are exact
 0.3
 """

@@ -80,7 +80,9 @@ def test_rollup_reports_distinct_components_unavailable(view: KpiView) -> None:
     assert r.kpis["visitors"] is None
     assert r.kpis["payment_conversion"] is None
     assert set(r.unavailable_components) == {"visitors", "sessions"}
-    assert set(r.unavailable_kpis) == {"visitors", "sessions", "payment_conversion"}
+    assert set(r.unavailable_kpis) == {
+        "visitors", "sessions", "payment_conversion", "new_customer_conversion"
+    }
     assert r.notes
     one = view.rollup("s1", "1m")
     assert one.components["sessions"] == 40
