@@ -17,20 +17,31 @@ log = logging.getLogger("shoppulse.topics")
 
 ALL_TOPICS = (*topics.SOURCE_TOPICS, topics.DEADLETTER, topics.KPIS, topics.ALERTS)
 
+#: Per-topic configuration: the API rebuilds today, yesterday and the same day last week from
+#: shoppulse.kpis, so it keeps 9 days whatever the broker's default retention.
+TOPIC_CONFIGS: dict[str, dict[str, str]] = {
+    topics.KPIS: {"retention.ms": str(9 * 24 * 3_600_000)},
+}
+
 
 def ensure_topics(settings: Settings, names: Iterable[str] = ALL_TOPICS) -> list[str]:
     """Create the (logical) topics that do not exist yet; return the physical names created."""
     admin = KafkaAdminClient(**kafka_python_config(settings), request_timeout_ms=15_000)
     try:
         existing = set(admin.list_topics())
-        wanted = [settings.topic(n) for n in names]
-        missing = [t for t in wanted if t not in existing]
-        if missing:
+        new = [n for n in names if settings.topic(n) not in existing]
+        missing = [settings.topic(n) for n in new]
+        if new:
             try:
                 admin.create_topics(
                     [
-                        NewTopic(t, settings.topic_partitions, settings.topic_replication_factor)
-                        for t in missing
+                        NewTopic(
+                            settings.topic(name),
+                            settings.topic_partitions,
+                            settings.topic_replication_factor,
+                            topic_configs=TOPIC_CONFIGS.get(name, {}),
+                        )
+                        for name in new
                     ]
                 )
             except TopicAlreadyExistsError:
