@@ -22,6 +22,7 @@ from typing import Final
 from shoppulse.events import ChatEvent, ClickEvent, InventoryEvent, OrderEvent, ShopEvent
 from shoppulse.histogram import FIRST_RESPONSE_S, FULFILMENT_H, component_names
 from shoppulse.hll import HyperLogLog
+from shoppulse.inventory import GAUGE_COMPONENTS
 
 #: Every additive count or sum a minute carries, in a stable order.
 COUNT_COMPONENTS: Final[tuple[str, ...]] = (
@@ -198,7 +199,7 @@ class Components:
 
 
 def sum_values(windows: Iterable[Mapping[str, int]]) -> dict[str, int]:
-    """Roll up the additive counts of several windows (distinct counts excluded).
+    """Roll up the additive counts of several windows (distinct counts and gauges excluded).
 
     >>> sum_values([{"orders_paid": 1}, {"orders_paid": 2, "gmv_minor": 10}])
     {'orders_paid': 3, 'gmv_minor': 10}
@@ -206,7 +207,7 @@ def sum_values(windows: Iterable[Mapping[str, int]]) -> dict[str, int]:
     total: dict[str, int] = {}
     for values in windows:
         for name, value in values.items():
-            if name in DISTINCT_COMPONENTS:
+            if name in DISTINCT_COMPONENTS or name in GAUGE_COMPONENTS:
                 continue
             total[name] = total.get(name, 0) + value
     return total

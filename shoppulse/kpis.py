@@ -25,7 +25,15 @@ from shoppulse.histogram import FIRST_RESPONSE_S, FULFILMENT_H, BucketSpec, from
 
 Direction = Literal["higher_is_better", "lower_is_better", "neutral"]
 Unit = Literal[
-    "minor_currency", "count", "ratio", "score", "units_per_hour", "rating", "seconds", "hours"
+    "minor_currency",
+    "count",
+    "ratio",
+    "score",
+    "units_per_hour",
+    "rating",
+    "seconds",
+    "hours",
+    "days",
 ]
 Group = Literal["sales", "funnel", "service", "inventory"]
 _HOUR_MS: Final = 3_600_000
@@ -154,7 +162,31 @@ class ShareAtOrBelow:
         return f"share of `{self.spec.name}` at or below {self.bound:g} {self.spec.unit}"
 
 
-Formula = Total | Ratio | Complement | NetScore | PerHour | Quantile | ShareAtOrBelow
+@dataclass(frozen=True, slots=True)
+class Cover:
+    """How long a stock lasts at the window's rate of a flow: ``stock / (flow per unit)``.
+
+    >>> Cover("on_hand_units", "units_sold", 86_400_000).evaluate(
+    ...     {"on_hand_units": 120, "units_sold": 10}, 3_600_000)  # 240 units a day
+    0.5
+    """
+
+    stock: str
+    flow: str
+    unit_ms: int
+
+    def evaluate(self, values: Mapping[str, int], window_ms: int) -> float | None:
+        flow = values.get(self.flow, 0)
+        if flow == 0 or self.stock not in values:
+            return None
+        return values[self.stock] / (flow * self.unit_ms / window_ms)
+
+    def describe(self) -> str:
+        unit = "days" if self.unit_ms == 86_400_000 else "hours"
+        return f"`{self.stock}` / (`{self.flow}` per {unit[:-1]} of the window), in {unit}"
+
+
+Formula = Total | Ratio | Complement | NetScore | PerHour | Quantile | ShareAtOrBelow | Cover
 
 
 @dataclass(frozen=True, slots=True)
@@ -462,6 +494,51 @@ REGISTRY: Final[tuple[KpiDef, ...]] = (
         "neutral",
         PerHour("units_sold"),
         "Units in paid orders per hour.",
+    ),
+    KpiDef(
+        "on_hand_units",
+        "Units on hand",
+        "inventory",
+        "count",
+        "neutral",
+        Total("on_hand_units"),
+        "Sum of the latest on_hand of every SKU at the end of the window.",
+    ),
+    KpiDef(
+        "low_stock_skus",
+        "Low-stock SKUs",
+        "inventory",
+        "count",
+        "lower_is_better",
+        Total("low_stock_skus"),
+        "SKUs with 0 < on_hand <= reorder_point at the end of the window.",
+    ),
+    KpiDef(
+        "stock_out_skus",
+        "Stock-out SKUs",
+        "inventory",
+        "count",
+        "lower_is_better",
+        Total("stock_out_skus"),
+        "SKUs with on_hand = 0 at the end of the window.",
+    ),
+    KpiDef(
+        "days_of_cover",
+        "Days of cover",
+        "inventory",
+        "days",
+        "higher_is_better",
+        Cover("on_hand_units", "units_sold", 86_400_000),
+        "Units on hand / units sold per day at the window's sales rate.",
+    ),
+    KpiDef(
+        "projected_stockout_h",
+        "Projected stock-out",
+        "inventory",
+        "hours",
+        "higher_is_better",
+        Cover("on_hand_units", "units_sold", 3_600_000),
+        "Hours until the store's stock runs out at the window's sales rate (all SKUs pooled).",
     ),
     KpiDef(
         "fulfilment_p50_h",

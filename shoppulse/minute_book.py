@@ -38,7 +38,8 @@ from typing import Any, Literal
 import orjson
 
 from shoppulse.components import Components
-from shoppulse.events import OrderEvent, Rejection, ShopEvent
+from shoppulse.events import InventoryEvent, OrderEvent, Rejection, ShopEvent
+from shoppulse.inventory import SkuLevel, merge_level
 from shoppulse.snapshot import KpiSnapshot
 from shoppulse.store_memory import StoreMemory
 from shoppulse.windows import TumblingWindow
@@ -60,6 +61,8 @@ class OpenMinute:
     currency: str | None = None
     revision: int = 0
     dirty: bool = False
+    levels: dict[str, SkuLevel] = field(default_factory=dict)
+    """The latest stock level of each SKU updated in this minute."""
 
     @property
     def key(self) -> MinuteKey:
@@ -72,11 +75,19 @@ class OpenMinute:
         self.components.add_event(event)
         if isinstance(event, OrderEvent) and self.currency is None:
             self.currency = event.currency
+        elif isinstance(event, InventoryEvent):
+            level = SkuLevel(event.ts_ms, event.on_hand, event.reorder_point)
+            merge_level(self.levels, event.sku, level)
         self.dirty = True
         return "counted"
 
-    def snapshot(self, *, final: bool, emitted_at_ms: int) -> KpiSnapshot:
-        """Publishable snapshot; each call is a new revision and clears ``dirty``."""
+    def snapshot(
+        self, *, final: bool, emitted_at_ms: int, gauges: Mapping[str, int] | None = None
+    ) -> KpiSnapshot:
+        """Publishable snapshot; each call is a new revision and clears ``dirty``.
+
+        ``gauges`` are the store's inventory gauges at the end of the minute.
+        """
         self.revision += 1
         self.dirty = False
         return KpiSnapshot(
@@ -86,7 +97,7 @@ class OpenMinute:
             final=final,
             revision=self.revision,
             currency=self.currency,
-            components=self.components.values(),
+            components={**self.components.values(), **(gauges or {})},
             emitted_at_ms=emitted_at_ms,
             sketches=self.components.sketches(),
         )
@@ -102,6 +113,7 @@ class OpenMinute:
                 "event_ids": list(self.event_ids),
                 "currency": self.currency,
                 "revision": self.revision,
+                "levels": {sku: level.to_list() for sku, level in self.levels.items()},
             }
         )
 
@@ -119,6 +131,7 @@ class OpenMinute:
             revision=int(data["revision"]),
             # A restored minute may have changed since its last publication.
             dirty=True,
+            levels={sku: SkuLevel.from_list(v) for sku, v in (data.get("levels") or {}).items()},
         )
 
 
@@ -237,10 +250,17 @@ class MinuteBook:
         if minute.window_end_ms > clock.closed_until_ms:
             clock.closed_until_ms = minute.window_end_ms
             self.changed_clocks.add(minute.store_id)
-        memory = self.memories.get(minute.store_id)
-        if memory is not None:
-            memory.expire(clock.stream_time_ms)
-        return minute.snapshot(final=True, emitted_at_ms=emitted_at_ms)
+        memory = self.memory(minute.store_id, minute.partition)
+        memory.apply_levels(minute.levels)
+        memory.expire(clock.stream_time_ms)
+        return minute.snapshot(final=True, emitted_at_ms=emitted_at_ms, gauges=memory.gauges())
+
+    def provisional(self, minute: OpenMinute, *, emitted_at_ms: int) -> KpiSnapshot:
+        """A provisional snapshot of an open minute (gauges include its own stock updates)."""
+        memory = self.memory(minute.store_id, minute.partition)
+        return minute.snapshot(
+            final=False, emitted_at_ms=emitted_at_ms, gauges=memory.gauges(minute.levels)
+        )
 
     def memory(self, store_id: str, partition: int) -> StoreMemory:
         mem = self.memories.get(store_id)

@@ -28,6 +28,7 @@ what changed (``changes``) and rebuild the memory from those records.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -35,13 +36,14 @@ import orjson
 
 from shoppulse.events import ChatEvent, OrderEvent, ShopEvent
 from shoppulse.histogram import FIRST_RESPONSE_S, FULFILMENT_H, BucketSpec, component_names
+from shoppulse.inventory import SkuLevel, gauges, merge_level
 
 #: A conversation with no event for this long is forgotten (event time).
 CONVERSATION_TTL_MS: Final = 24 * 3_600_000
 #: A paid order not shipped within this long is forgotten (event time).
 UNSHIPPED_TTL_MS: Final = 30 * 24 * 3_600_000
 
-MemoryKind = Literal["customer", "conversation", "unshipped"]
+MemoryKind = Literal["customer", "conversation", "unshipped", "sku"]
 
 
 @dataclass(slots=True)
@@ -63,6 +65,8 @@ class StoreMemory:
     conversations: dict[str, Conversation] = field(default_factory=dict)
     unshipped: dict[str, int] = field(default_factory=dict)
     """order_id → event time it was paid, until it ships."""
+    levels: dict[str, SkuLevel] = field(default_factory=dict)
+    """sku → stock level as of the end of the store's newest closed minute."""
     changes: dict[tuple[MemoryKind, str], bytes | None] = field(default_factory=dict)
 
     def observe(self, event: ShopEvent) -> dict[str, int]:
@@ -110,6 +114,23 @@ class StoreMemory:
         self._changed("conversation", ev.conversation_id, conv)
         return out
 
+    def apply_levels(self, minute_levels: Mapping[str, SkuLevel]) -> None:
+        """Fold a closing minute's stock updates into the store's levels."""
+        for sku, level in minute_levels.items():
+            before = self.levels.get(sku)
+            merge_level(self.levels, sku, level)
+            if self.levels[sku] is not before:
+                self._changed("sku", sku, self.levels[sku])
+
+    def gauges(self, pending: Mapping[str, SkuLevel] | None = None) -> dict[str, int]:
+        """Inventory gauges of the known levels, with ``pending`` updates applied on top."""
+        if not pending:
+            return gauges(self.levels)
+        levels = dict(self.levels)
+        for sku, level in pending.items():
+            merge_level(levels, sku, level)
+        return gauges(levels)
+
     def expire(self, now_ms: int) -> None:
         """Forget conversations and unshipped orders past their TTL."""
         for conv_id, conv in list(self.conversations.items()):
@@ -123,15 +144,19 @@ class StoreMemory:
 
     # -- persistence ---------------------------------------------------------------------
 
-    def _changed(self, kind: MemoryKind, ident: str, value: int | Conversation | None) -> None:
+    def _changed(
+        self, kind: MemoryKind, ident: str, value: int | Conversation | SkuLevel | None
+    ) -> None:
         if value is None:
             self.changes[(kind, ident)] = None
             return
-        payload: object = (
-            [value.opened_ms, value.answered, value.transferred, value.last_ms]
-            if isinstance(value, Conversation)
-            else value
-        )
+        payload: object
+        if isinstance(value, Conversation):
+            payload = [value.opened_ms, value.answered, value.transferred, value.last_ms]
+        elif isinstance(value, SkuLevel):
+            payload = value.to_list()
+        else:
+            payload = value
         self.changes[(kind, ident)] = orjson.dumps(
             {"s": self.store_id, "p": self.partition, "k": kind, "i": ident, "v": payload}
         )
@@ -152,6 +177,8 @@ class StoreMemory:
             self.customers[ident] = int(value)
         elif kind == "unshipped":
             self.unshipped[ident] = int(value)
+        elif kind == "sku":
+            self.levels[ident] = SkuLevel.from_list(value)
         elif kind == "conversation":
             opened, answered, transferred, last = value
             self.conversations[ident] = Conversation(

@@ -157,7 +157,7 @@ class MinuteProcessor:
         now = self.clock_ms()
         await self.close_due(now)
         for minute in list(self.book.dirty()):
-            await self.publisher.publish_snapshot(minute.snapshot(final=False, emitted_at_ms=now))
+            await self.publisher.publish_snapshot(self.book.provisional(minute, emitted_at_ms=now))
             self.metrics.snapshots.labels("provisional").inc()
             self.book.changed_minutes.add(minute.key)
         self.persist()

@@ -93,6 +93,8 @@ MEMORY_COUNTS = (
     *_histogram_names("fulfilment_h", FULFILMENT_BOUNDS_H),
 )
 DISTINCTS = ("visitors", "sessions")
+# Inventory gauges: the stock at the end of each minute, from the latest level of every SKU.
+GAUGES = ("on_hand_units", "skus_tracked", "low_stock_skus", "stock_out_skus")
 
 ORDER_STATUS = {
     "placed": "orders_placed",
@@ -357,11 +359,36 @@ class _Memory:
             counts["resolutions_first_contact"] += 1
 
 
+def _add_gauges(
+    rows: dict[tuple[str, int], dict[str, int]],
+    stock_updates: dict[str, list[tuple[int, int, Mapping[str, Any]]]],
+) -> None:
+    """Each minute's gauges: per SKU the latest update (by ts, then arrival) before its end."""
+    for (store_id, start_ms), row in rows.items():
+        latest: dict[str, tuple[int, int, Mapping[str, Any]]] = {}
+        for ts_ms, order, value in stock_updates.get(store_id, []):
+            if ts_ms >= start_ms + MINUTE_MS:
+                continue
+            seen = latest.get(value["sku"])
+            if seen is None or (ts_ms, order) > (seen[0], seen[1]):
+                latest[value["sku"]] = (ts_ms, order, value)
+        row.update(dict.fromkeys(GAUGES, 0))
+        for _, _, value in latest.values():
+            on_hand, reorder = value["on_hand"], value.get("reorder_point")
+            row["on_hand_units"] += on_hand
+            row["skus_tracked"] += 1
+            if on_hand == 0:
+                row["stock_out_skus"] += 1
+            elif reorder is not None and on_hand <= reorder:
+                row["low_stock_skus"] += 1
+
+
 def ground_truth(source: str | Path | Iterable[Mapping[str, Any]]) -> GroundTruth:
     """Per (store_id, UTC minute start in epoch ms) counts from a JSONL path or records."""
     records = read_jsonl(source) if isinstance(source, str | Path) else source
     minutes: dict[tuple[str, int], _Minute] = {}
     memories: dict[str, _Memory] = {}
+    stock_updates: dict[str, list[tuple[int, int, Mapping[str, Any]]]] = {}
     seen: set[str] = set()
     invalid = duplicates = 0
     for record in records:
@@ -405,8 +432,11 @@ def ground_truth(source: str | Path | Iterable[Mapping[str, Any]]) -> GroundTrut
             memory.chat(counts, value, ts_ms)
         else:
             counts["inventory_updates"] += 1
+            stock_updates.setdefault(store_id, []).append((ts_ms, len(seen), value))
+    rows = {key: m.row() for key, m in sorted(minutes.items())}
+    _add_gauges(rows, stock_updates)
     return GroundTruth(
-        minutes={key: m.row() for key, m in sorted(minutes.items())},
+        minutes=rows,
         invalid=invalid,
         duplicates=duplicates,
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tests import groundtruth
-from tests.groundtruth import COUNTS, MEMORY_COUNTS, ground_truth, parse_ts_ms
+from tests.groundtruth import COUNTS, GAUGES, MEMORY_COUNTS, ground_truth, parse_ts_ms
 
 Record = dict[str, Any]
 
@@ -87,7 +87,7 @@ RECORDS: list[Record] = [
 
 
 def _row(**counts: int) -> dict[str, int]:
-    row = dict.fromkeys((*COUNTS, *MEMORY_COUNTS, "visitors", "sessions"), 0)
+    row = dict.fromkeys((*COUNTS, *MEMORY_COUNTS, *GAUGES, "visitors", "sessions"), 0)
     row.update(counts)
     return row
 
@@ -114,6 +114,8 @@ EXPECTED = {
         nps_responses=1,
         nps_promoters=1,
         inventory_updates=1,
+        on_hand_units=12,
+        skus_tracked=1,
         visitors=3,
         sessions=4,
     ),
@@ -128,6 +130,8 @@ EXPECTED = {
         units_sold=1,
         paid_orders_repeat_customer=1,
         repeat_customer_gmv_minor=2500,
+        on_hand_units=12,  # the level set in the minute before still stands
+        skus_tracked=1,
         visitors=1,
         sessions=1,
     ),
@@ -247,3 +251,28 @@ def test_memory_components_first_response_fcr_and_fulfilment() -> None:
     later = truth.minutes[("s1", T0 + 7_200_000)]
     assert later["fulfilment_h_b01"] == 1
     assert later["fulfilment_h_sum_ticks"] == 7_200_000
+
+
+def test_gauges_take_the_latest_level_before_each_minute_end() -> None:
+    def level(eid: str, ts: int, sku: str, on_hand: int, reorder: int | None = None) -> Record:
+        rec = inventory(eid, ts, on_hand)
+        rec["value"]["sku"] = sku
+        if reorder is not None:
+            rec["value"]["reorder_point"] = reorder
+        return rec
+
+    truth = ground_truth(
+        [
+            level("i1", T0 + 50_000, "A", 8, reorder=10),
+            level("i2", T0 + 10_000, "A", 30, reorder=10),  # older than i1: i1 stands
+            level("i3", T0 + 20_000, "B", 0),
+            level("i4", T1 + 5_000, "B", 40),
+        ]
+    )
+    first, second = truth.minutes[("s1", T0)], truth.minutes[("s1", T1)]
+    assert (first["on_hand_units"], first["low_stock_skus"], first["stock_out_skus"]) == (8, 1, 1)
+    assert (second["on_hand_units"], second["low_stock_skus"], second["stock_out_skus"]) == (
+        48,
+        1,
+        0,
+    )
