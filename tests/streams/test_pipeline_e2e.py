@@ -4,6 +4,7 @@ computed independently from the produced events (tests/groundtruth.py)."""
 from __future__ import annotations
 
 import argparse
+import base64
 import random
 from collections import Counter
 from pathlib import Path
@@ -147,3 +148,44 @@ def test_duplicates_count_once_and_bad_events_are_dead_lettered(
     assert len(dead) == bad
     assert Counter(d["reason"] for d in dead) == {"invalid_json": bad}
     assert all(d["source"]["topic"] == settings.topic(topics.ORDERS) for d in dead)
+
+
+def test_late_events_revise_inside_grace_and_are_dead_lettered_beyond(
+    settings: Settings, start_worker: WorkerFactory
+) -> None:
+    """grace_s is 2 in the test settings. A click 1.5 s late still counts in its minute; one
+    whose minute already closed goes to the dead letter with reason `late`."""
+    start_worker()
+    t0 = 1_700_000_040_000  # a minute boundary, long ago: no idle or future effects
+    p = producer(settings)
+
+    def click(eid: str, ts: int) -> None:
+        value = {
+            "event_id": eid,
+            "store_id": "s-late",
+            "ts": ts,
+            "session_id": "x",
+            "visitor_id": "v",
+            "kind": "impression",
+        }
+        p.send(settings.topic(topics.CLICKS), key=b"s-late", value=orjson.dumps(value))
+        p.flush()
+
+    click("a", t0 + 10_000)
+    click("b", t0 + 61_000)  # minute 2 opens; stream time t0 + 61 s < close of minute 1 (62 s)
+    click("c", t0 + 30_000)  # late but inside grace: revises minute 1
+    click("d", t0 + 65_000)  # stream time passes t0 + 62 s: minute 1 closes
+    poll_until(settings, topics.KPIS, lambda s: any(x["final"] for x in s), 60.0)
+    click("e", t0 + 20_000)  # minute 1 is closed: late
+    dead = poll_until(settings, topics.DEADLETTER, lambda d: len(d) >= 1, 30.0)
+    assert [d["reason"] for d in dead] == ["late"]
+    assert orjson.loads(base64.b64decode(dead[0]["raw_base64"]))["event_id"] == "e"
+    snaps = collect_snapshots(settings, [("s-late", t0), ("s-late", t0 + 60_000)], 60.0)
+    finals = finals_by_minute(snaps)
+    (first,) = finals[("s-late", t0)]
+    assert first.components["impressions"] == 2  # a and the late-but-in-grace c
+    (second,) = finals[("s-late", t0 + 60_000)]
+    assert second.components["impressions"] == 2
+    revisions = [s.revision for s in snaps if s.window_start_ms == t0]
+    assert revisions == sorted(revisions)
+    assert first.revision == max(revisions)
