@@ -12,6 +12,7 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from api.broadcast import Broadcaster
+from api.config_files import ApiConfig
 from api.feed import KpiFeed
 from api.view import KpiView
 from shoppulse.settings import Settings
@@ -41,7 +42,14 @@ def get_broadcaster(conn: HTTPConnection) -> Broadcaster:
     return broadcaster
 
 
+def get_api_config(conn: HTTPConnection) -> ApiConfig:
+    """The targets and scorecard configuration read at start-up."""
+    config: ApiConfig = conn.app.state.api_config
+    return config
+
+
 ViewDep = Annotated[KpiView, Depends(get_view)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 FeedDep = Annotated[KpiFeed | None, Depends(get_feed)]
 BroadcasterDep = Annotated[Broadcaster, Depends(get_broadcaster)]
+ApiConfigDep = Annotated[ApiConfig, Depends(get_api_config)]

@@ -2,7 +2,9 @@
 
 :class:`KpiFeed` reads every partition of the KPI topic without a consumer
 group (each API process needs every store), starting at the retention cutoff
-(the start of yesterday, UTC) found with ``offsets_for_times``. It records the
+(:meth:`~api.view.KpiView.cutoff_ms`: an hour before the start of the same UTC day last
+week, so the topic's retention on the broker must reach back that far for the
+last-week comparisons) found with ``offsets_for_times``. It records the
 end offsets when it starts and reports itself caught up (ready) once its
 positions reach them. A record that does not decode is logged, counted and
 skipped; it never stops the feed. Connection failures are retried with backoff.

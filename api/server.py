@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import logging.config
+import sys
 
 import uvicorn
 
 from api.app import create_app
+from api.config_files import ConfigFileError
 from shoppulse.logfmt import logging_dict_config
 from shoppulse.settings import Settings
 
@@ -23,7 +25,12 @@ def uvicorn_log_config(level: str) -> dict[str, object]:
 
 
 def serve(settings: Settings, *, log_level: str = "info") -> None:
-    """Serve the API on ``settings.api_host:settings.api_port`` until interrupted (blocking)."""
+    """Serve the API on ``settings.api_host:settings.api_port`` until interrupted (blocking).
+
+    Raises :class:`~api.config_files.ConfigFileError` before listening when a targets or
+    scorecards file is missing or invalid.
+    """
+    app = create_app(settings)
     logging.config.dictConfig(uvicorn_log_config(log_level))
     logging.getLogger("shoppulse.api").info(
         "starting API",
@@ -34,7 +41,7 @@ def serve(settings: Settings, *, log_level: str = "info") -> None:
         },
     )
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.api_host,
         port=settings.api_port,
         log_config=uvicorn_log_config(log_level),
@@ -52,5 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     update = {k: v for k, v in (("api_host", args.host), ("api_port", args.port)) if v is not None}
-    serve(settings.model_copy(update=update), log_level=args.log_level)
+    try:
+        serve(settings.model_copy(update=update), log_level=args.log_level)
+    except ConfigFileError as exc:
+        print(f"shoppulse api: {exc}", file=sys.stderr)
+        return 2
     return 0

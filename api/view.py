@@ -1,9 +1,22 @@
 """The API's materialised view of ``shoppulse.kpis``: pure, no IO.
 
-:class:`KpiView` keeps, per store, the minute snapshots of today and yesterday
-(UTC, bounded by ``api_history_minutes``), applies new snapshots idempotently
-and answers rollups over ``1m``, ``5m``, ``1h`` and ``today`` for one store or
-for all stores (``store="all"``).
+:class:`KpiView` keeps, per store, the minute snapshots it needs (see *Retention*),
+applies new snapshots idempotently and answers rollups over ``1m``, ``5m``, ``1h``
+and ``today`` for one store or for all stores (``store="all"``), and over any
+range it holds (:meth:`KpiView.rollup_range`, :meth:`KpiView.rollup_between`).
+
+Retention. ``GET /api/v1/kpis`` compares a window with the same window yesterday
+and last week (:mod:`api.comparisons`), so the view keeps every minute from one
+hour before the start of the same UTC day last week: the cutoff is
+``utc_day_start(now) - 7 days - 1 hour`` (the hour covers a ``1h`` window that
+starts before midnight), at most 8 days + 1 hour of minutes, further bounded by
+``history_minutes``. It cannot skip the days in between: each of them becomes
+"the same day last week" in turn, and the feed reads the topic once, forward.
+To save memory, minutes older than the start of yesterday ("cold" minutes,
+read only by the comparisons and by explicit history ranges) drop their derived
+``kpis`` (rollups recompute KPIs from the components anyway); a store's latest
+minute keeps them. That is about a quarter less per cold minute (roughly 5 KB
+instead of 7 KB at moderate traffic, most of it components and sketches).
 
 Rollups add the minutes' additive components with
 :func:`shoppulse.components.sum_values` and derive KPIs with
@@ -41,6 +54,7 @@ import bisect
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Final, Literal, get_args
 
 from api.clock import DAY_MS, Clock, utc_day_start_ms, wall_clock_ms
@@ -59,7 +73,13 @@ ALL_STORES: Final = "all"
 """The pseudo store id that rolls all stores up."""
 
 MINUTE_MS: Final = 60_000
+HOUR_MS: Final = 60 * MINUTE_MS
 _WINDOW_MINUTES: Final[dict[str, int]] = {"5m": 5, "1h": 60}
+COMPARISON_DAYS: Final = 7
+"""The oldest comparison: the same window 7 days ago (``last_week``)."""
+MAX_HISTORY_MINUTES: Final = (COMPARISON_DAYS + 1) * 24 * 60 + 60
+"""The most minutes the retention cutoff can span: 8 days + 1 hour (11,580)."""
+_NO_KPIS: Final[Mapping[str, float | None]] = MappingProxyType({})
 
 DISTINCT_NOTE: Final = (
     "visitors and sessions are distinct counts: they are exact for one store-minute but cannot "
@@ -183,16 +203,30 @@ class _StoreMinutes:
     starts: list[int] = field(default_factory=list)
     currency: str | None = None
 
-    def put(self, snapshot: KpiSnapshot) -> None:
+    def put(self, snapshot: KpiSnapshot, hot_from_ms: int) -> None:
+        """Insert or replace a minute; cold minutes but the latest are stored slim."""
         start = snapshot.window_start_ms
+        previous_latest = self.starts[-1] if self.starts else None
         if start not in self.by_start:
             if not self.starts or start > self.starts[-1]:
                 self.starts.append(start)
             else:
                 bisect.insort(self.starts, start)
-        self.by_start[start] = snapshot
+        latest = self.starts[-1]
+        self.by_start[start] = (
+            slim(snapshot) if start < hot_from_ms and start != latest else snapshot
+        )
+        if previous_latest is not None and latest != previous_latest < hot_from_ms:
+            self.by_start[previous_latest] = slim(self.by_start[previous_latest])
         if snapshot.currency:
             self.currency = snapshot.currency
+
+    def slim_between(self, start_ms: int, end_ms: int) -> None:
+        """Slim the minutes starting in ``[start_ms, end_ms)``, except the latest."""
+        lo = bisect.bisect_left(self.starts, start_ms)
+        hi = min(bisect.bisect_left(self.starts, end_ms), len(self.starts) - 1)
+        for start in self.starts[lo:hi]:
+            self.by_start[start] = slim(self.by_start[start])
 
     def range(self, start_ms: int, end_ms: int) -> list[KpiSnapshot]:
         lo = bisect.bisect_left(self.starts, start_ms)
@@ -210,6 +244,21 @@ class _StoreMinutes:
         return self.by_start[self.starts[-1]] if self.starts else None
 
 
+def slim(snapshot: KpiSnapshot) -> KpiSnapshot:
+    """The snapshot without its derived ``kpis`` (a cold minute; see the module docstring).
+
+    >>> snap = KpiSnapshot(store_id="s1", window_start_ms=0, window_end_ms=60_000, final=True,
+    ...     revision=1, currency="EUR", components={"orders_paid": 1}, emitted_at_ms=60_000)
+    >>> len(slim(snap).kpis), slim(snap).components
+    (0, {'orders_paid': 1})
+    """
+    if not snapshot.kpis:
+        return snapshot
+    slimmed = dataclasses.replace(snapshot)  # kpis is not empty: nothing is recomputed
+    object.__setattr__(slimmed, "kpis", _NO_KPIS)
+    return slimmed
+
+
 def supersedes(new: KpiSnapshot, old: KpiSnapshot | None) -> bool:
     """Whether ``new`` should replace ``old`` for the same (store, window).
 
@@ -225,14 +274,14 @@ class KpiView:
     """Latest minute snapshots per store, with rollups; see the module docstring.
 
     ``clock`` gives "now" in epoch milliseconds: it anchors the ``5m``/``1h``/``today``
-    windows and the retention cutoff (the start of yesterday, UTC, or
-    ``history_minutes`` ago, whichever is later).
+    windows and the retention cutoff (one hour before the start of the same UTC day
+    last week, or ``history_minutes`` ago, whichever is later).
     """
 
     def __init__(
         self,
         *,
-        history_minutes: int = 2 * 24 * 60,
+        history_minutes: int = MAX_HISTORY_MINUTES,
         window_ms: int = MINUTE_MS,
         clock: Clock = wall_clock_ms,
     ) -> None:
@@ -246,6 +295,7 @@ class KpiView:
         self.stats = ViewStats()
         self._stores: dict[str, _StoreMinutes] = {}
         self._last_evict_ms: int | None = None
+        self._slimmed_before_ms: int | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock = wall_clock_ms) -> KpiView:
@@ -261,8 +311,13 @@ class KpiView:
     def cutoff_ms(self, now_ms: int | None = None) -> int:
         """Minutes starting before this instant are evicted (and ignored when they arrive)."""
         now = self.clock() if now_ms is None else now_ms
-        yesterday = utc_day_start_ms(now) - DAY_MS
-        return max(yesterday, now - self.history_minutes * MINUTE_MS)
+        last_week = utc_day_start_ms(now) - COMPARISON_DAYS * DAY_MS - HOUR_MS
+        return max(last_week, now - self.history_minutes * MINUTE_MS)
+
+    def hot_from_ms(self, now_ms: int | None = None) -> int:
+        """Minutes before this instant (the start of yesterday, UTC) are kept slim."""
+        now = self.clock() if now_ms is None else now_ms
+        return utc_day_start_ms(now) - DAY_MS
 
     def apply(self, snapshot: KpiSnapshot) -> bool:
         """Apply one snapshot; return True when it changed the view (idempotent)."""
@@ -279,21 +334,30 @@ class KpiView:
             return False
         if store is None:
             store = self._stores[snapshot.store_id] = _StoreMinutes()
-        store.put(snapshot)
+        store.put(snapshot, self.hot_from_ms(now))
         self.stats.applied += 1
         return True
 
     def evict(self, now_ms: int | None = None) -> int:
-        """Drop minutes older than the retention cutoff; return how many were dropped."""
+        """Drop minutes older than the retention cutoff; return how many were dropped.
+
+        Minutes that turned cold since the last call (before the start of yesterday)
+        are slimmed on the way.
+        """
         now = self.clock() if now_ms is None else now_ms
         self._last_evict_ms = now
         cutoff = self.cutoff_ms(now)
+        hot_from = self.hot_from_ms(now)
+        slim_from = cutoff if self._slimmed_before_ms is None else self._slimmed_before_ms
+        self._slimmed_before_ms = hot_from
         dropped = 0
         for store_id in list(self._stores):
             store = self._stores[store_id]
             dropped += store.evict_before(cutoff)
             if not store.starts:
                 del self._stores[store_id]
+            elif slim_from < hot_from:
+                store.slim_between(slim_from, hot_from)
         self.stats.evicted += dropped
         return dropped
 
@@ -365,6 +429,16 @@ class KpiView:
         ids = self.stores() if store_id == ALL_STORES else [store_id]
         snaps = [s for sid in ids for s in self.minutes(sid, start_ms, end_ms)]
         return self._combine(store_id, window, start_ms, end_ms, snaps, exact_distinct=False)
+
+    def rollup_between(
+        self, store_id: str, start_ms: int, end_ms: int, *, window: str = "custom"
+    ) -> Rollup:
+        """:meth:`rollup_range`, except that one store's single minute is exact (as ``1m``)."""
+        if store_id != ALL_STORES and end_ms - start_ms <= self.window_ms:
+            snaps = self.minutes(store_id, start_ms, end_ms)
+            if len(snaps) == 1:
+                return self._single(snaps[0])
+        return self.rollup_range(store_id, start_ms, end_ms, window=window)
 
     def history(self, store_id: str, start_ms: int, end_ms: int) -> list[Rollup]:
         """One ``1m`` rollup per minute in ``[start_ms, end_ms)``, oldest first.

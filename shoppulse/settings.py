@@ -62,7 +62,27 @@ class Settings(BaseSettings):
     # API.
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    api_history_minutes: int = Field(default=2 * 24 * 60, ge=1)
+    api_history_minutes: int = Field(
+        default=8 * 24 * 60 + 60,
+        ge=1,
+        description=(
+            "Upper bound on the minutes of history the API keeps. It keeps minutes from one"
+            " hour before the start of the same UTC day last week (for the yesterday and"
+            " last-week comparisons), at most 8 days + 1 hour = 11,580 minutes, the default;"
+            " a lower value saves memory and leaves older comparisons null."
+        ),
+    )
+    targets_file: Path | None = Field(
+        default=None,
+        description="Daily GMV targets (YAML, config/targets.example.yaml); none: no targets.",
+    )
+    scorecards_file: Path | None = Field(
+        default=None,
+        description=(
+            "Role scorecard weights and marks (YAML, config/scorecards.example.yaml);"
+            " none: the article's weights."
+        ),
+    )
 
     def to_env(self) -> dict[str, str]:
         """These settings as ``SHOPPULSE_*`` variables, to hand to a child process.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import HTTPException, Query, status
@@ -29,3 +31,20 @@ def require_store(view: KpiView, store_id: str) -> None:
         status.HTTP_404_NOT_FOUND,
         detail=f"unknown store {store_id!r}; known stores: {hint or 'none yet'} (or 'all')",
     )
+
+
+def require_one_store(view: KpiView, configured: Iterable[str], store_id: str, what: str) -> None:
+    """422 for ``all`` (``what`` is per store); 404 unless the view or config knows the store."""
+    if store_id == ALL_STORES:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"{what} are per store: ask for one store id, not {ALL_STORES!r}",
+        )
+    if view.has_store(store_id) or store_id in set(configured):
+        return
+    require_store(view, store_id)  # raises the usual 404 with the known stores
+
+
+def now_utc(view: KpiView) -> datetime:
+    """The view's clock as an aware UTC datetime (tests pin it)."""
+    return datetime.fromtimestamp(view.clock() / 1000, UTC)

@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 
+from api.comparisons import compare
 from api.deps import SettingsDep, ViewDep
 from api.routers.common import StoreQuery, require_store
-from api.schemas import HistoryOut, RollupOut
+from api.schemas import HistoryOut, KpisOut
 from api.view import Window
 from shoppulse.timeutil import TimestampError, format_ts_ms, parse_ts_ms
 
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/api/v1", tags=["kpis"])
 DEFAULT_HISTORY_MINUTES = 60
 
 
-@router.get("/kpis", response_model=RollupOut, summary="KPIs of a store over a window")
+@router.get("/kpis", response_model=KpisOut, summary="KPIs of a store over a window")
 def get_kpis(
     view: ViewDep,
     store: StoreQuery,
@@ -31,9 +32,20 @@ def get_kpis(
     Ratios are ratios of sums. Distinct counts (visitors, sessions) are exact for
     ``1m`` of one store; elsewhere they and the KPIs derived from them are null and
     listed in ``unavailable_components``/``unavailable_kpis``.
+
+    ``comparisons`` holds each KPI over the same window 1 day (``yesterday``) and 7 days
+    (``last_week``) earlier, rolled up the same way; ``comparison_windows`` gives those
+    windows' bounds and minutes. Where those minutes are not held a comparison's values
+    are null and its ``notes`` (also appended to ``notes``) say why.
     """
     require_store(view, store)
-    return view.rollup(store, window).to_dict()
+    rollup = view.rollup(store, window)
+    comparisons = compare(view, rollup)
+    out = rollup.to_dict()
+    out["notes"] = [*out["notes"], *comparisons.notes]
+    out["comparisons"] = comparisons.values
+    out["comparison_windows"] = comparisons.windows
+    return out
 
 
 def _parse_instant(name: str, raw: str) -> int:
@@ -67,7 +79,8 @@ def get_history(
 ) -> dict[str, Any]:
     """One point per minute, oldest first: either ``minutes=N`` or ``from``/``to``.
 
-    Without either, the last 60 minutes. Only today and yesterday (UTC) are held.
+    Without either, the last 60 minutes. Minutes are held from one hour before the start
+    of the same UTC day last week (older minutes are simply absent).
     """
     if minutes is not None and (start is not None or end is not None):
         raise HTTPException(

@@ -13,7 +13,8 @@ router = APIRouter(prefix="/api/v1", tags=["stores"])
 
 @router.get("/stores", response_model=StoresOut, summary="List the stores")
 def list_stores(view: ViewDep, feed: FeedDep) -> StoresOut:
-    """Every store with minutes in the view (today and yesterday, UTC), with its latest minute."""
+    """Every store with minutes in the view (held back to the same UTC day last week), with its
+    latest minute."""
     out: list[StoreOut] = []
     for store_id in view.stores():
         latest = view.latest(store_id)

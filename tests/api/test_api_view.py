@@ -81,7 +81,10 @@ def test_rollup_reports_distinct_components_unavailable(view: KpiView) -> None:
     assert r.kpis["payment_conversion"] is None
     assert set(r.unavailable_components) == {"visitors", "sessions"}
     assert set(r.unavailable_kpis) == {
-        "visitors", "sessions", "payment_conversion", "new_customer_conversion"
+        "visitors",
+        "sessions",
+        "payment_conversion",
+        "new_customer_conversion",
     }
     assert r.notes
     one = view.rollup("s1", "1m")
@@ -102,20 +105,47 @@ def test_today_starts_at_utc_midnight(view: KpiView, clock: FakeClock) -> None:
     assert r.components["orders_paid"] == 3
 
 
-def test_eviction_keeps_today_and_yesterday(clock: FakeClock) -> None:
+def test_eviction_keeps_back_to_an_hour_before_the_same_day_last_week(clock: FakeClock) -> None:
     view = KpiView(clock=clock)
     midnight = clock.now_ms - clock.now_ms % DAY_MS
-    yesterday = midnight - DAY_MS
-    assert not view.apply(make_snap(start=yesterday - MIN))  # before yesterday: too old
+    cutoff = midnight - 7 * DAY_MS - 60 * MIN
+    assert view.cutoff_ms() == cutoff
+    assert not view.apply(make_snap(start=cutoff - MIN))  # too old
     assert view.stats.ignored_too_old == 1
-    assert view.apply(make_snap(start=yesterday))
+    assert view.apply(make_snap(start=cutoff))
+    assert view.apply(make_snap(start=midnight - 3 * DAY_MS))  # the days between are kept
     assert view.apply(make_snap(start=MINUTE))
-    clock.now_ms += DAY_MS  # a day later, yesterday's first minute is two days old
+    assert view.minute_count("s1") == 3
+    clock.now_ms += DAY_MS  # a day later, the first minute is more than 8 days old
     assert view.evict() == 1
-    assert view.minute_count("s1") == 1
-    clock.now_ms += DAY_MS
-    assert view.evict() == 1
+    assert view.minute_count("s1") == 2
+    clock.now_ms += 8 * DAY_MS
+    assert view.evict() == 2
     assert view.stores() == []
+
+
+def test_minutes_before_yesterday_are_kept_slim_but_roll_up_the_same(clock: FakeClock) -> None:
+    view = KpiView(clock=clock)
+    midnight = clock.now_ms - clock.now_ms % DAY_MS
+    week_ago = MINUTE - 7 * DAY_MS
+    yesterday = MINUTE - DAY_MS
+    for start in (week_ago, week_ago + MIN, yesterday, MINUTE):
+        view.apply(make_snap(start=start, orders_paid=2, final=True))
+    assert view.minutes("s1", week_ago, week_ago + 2 * MIN)[0].kpis == {}
+    assert view.minutes("s1", yesterday, yesterday + MIN)[0].kpis["orders"] == 2
+    r = view.rollup_range("s1", week_ago, week_ago + 2 * MIN)
+    assert r.components["orders_paid"] == 4
+    assert r.kpis["aov_minor"] == 1500.0
+    # A store's latest minute keeps its KPIs even when cold (the wall page shows them).
+    view.apply(make_snap("idle", start=week_ago))
+    latest = view.latest("idle")
+    assert latest is not None
+    assert latest.kpis["orders"] == 2
+    # At midnight yesterday's minutes turn cold and are slimmed by the next eviction.
+    clock.now_ms = midnight + DAY_MS + 30_000
+    view.evict()
+    assert view.minutes("s1", yesterday, yesterday + MIN)[0].kpis == {}
+    assert view.minutes("s1", MINUTE, MINUTE + MIN)[0].kpis["orders"] == 2  # still the latest
 
 
 def test_history_minutes_bound(clock: FakeClock) -> None:

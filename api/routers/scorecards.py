@@ -1,0 +1,128 @@
+"""``GET /api/v1/scorecards?store=ID``: the live sales and service scorecards of a store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from fastapi import APIRouter
+
+from api.deps import ApiConfigDep, ViewDep
+from api.routers.common import StoreQuery, now_utc, require_one_store
+from api.schemas import ScorecardOut, ScorecardsOut, ScorePartOut
+from shoppulse.scorecards import (
+    SalesInputs,
+    Scorecard,
+    ServiceInputs,
+    score_sales,
+    score_service,
+)
+from shoppulse.targets import local_day_bounds, pace
+from shoppulse.timeutil import format_ts_ms
+
+router = APIRouter(prefix="/api/v1", tags=["scorecards"])
+
+PER_AGENT_NOTE: Final = (
+    "per-agent service scorecards are not available: KPI snapshots carry no per-agent "
+    "components yet"
+)
+
+
+def _card(card: Scorecard) -> ScorecardOut:
+    return ScorecardOut(
+        role=card.role,
+        total=card.total,
+        weight_set=card.weight_set,
+        parts=[
+            ScorePartOut(
+                name=p.name,
+                weight=p.weight,
+                effective_weight=p.effective_weight,
+                value=p.value,
+                mark=p.mark,
+                zero_at=p.zero_at,
+                score=p.score,
+            )
+            for p in card.parts
+        ],
+        missing=card.missing,
+    )
+
+
+def _epoch_ms(instant: datetime) -> int:
+    return (instant - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+
+
+@router.get(
+    "/scorecards",
+    response_model=ScorecardsOut,
+    summary="Live sales and service scorecards of a store (today, local day)",
+    responses={
+        404: {"description": "An unknown store."},
+        422: {"description": "`store=all`: scorecards are per store."},
+    },
+)
+def get_scorecards(view: ViewDep, config: ApiConfigDep, store: StoreQuery) -> ScorecardsOut:
+    """The seed article's weighted role scores for the store's local day so far, 0-100.
+
+    Sales: GMV against the pace-adjusted target (missing without a target in
+    ``SHOPPULSE_TARGETS_FILE``, or while less than 2% of the day's GMV is expected),
+    gross margin, new-customer conversion and repeat-purchase rate. Service: CSAT (4-5
+    share), resolution rate, first-response p90 and escalation rate. The weight set,
+    ``peak`` or ``off_peak``, follows the store's local time; weights, marks, time zone
+    and peak hours come from ``SHOPPULSE_SCORECARDS_FILE`` (default: the article's
+    weights). A missing input is left out, the other weights are renormalized and it is
+    listed under ``missing``.
+
+    The day is the store's local day in its target's time zone, else in its scorecard
+    time zone. Store-level scorecards only: per-agent service scorecards are not
+    available, because KPI snapshots carry no per-agent components yet.
+    """
+    require_one_store(view, config.targets.stores, store, "scorecards")
+    now = now_utc(view)
+    scoring = config.scorecards.for_store(store)
+    target = config.targets.get(store)
+    tz = target.timezone if target is not None else scoring.timezone
+    local_now = now.astimezone(tz)
+    start, end = local_day_bounds(local_now.date(), tz)
+    start_ms, end_ms = _epoch_ms(start), _epoch_ms(end)
+    rollup = view.rollup_range(store, start_ms, end_ms, window="today_local")
+    kpis = rollup.kpis
+    notes: list[str] = []
+    gmv = rollup.components.get("gmv_minor", 0)
+    margin = kpis.get("gross_margin")
+    new_conv = kpis.get("new_customer_conversion")
+    repeat = kpis.get("repeat_purchase_rate")
+    if target is None:
+        notes.append(f"no daily GMV target is configured for store {store!r}: GMV is missing")
+        sales_inputs = SalesInputs(None, margin, new_conv, repeat)
+    elif gmv is None or view.currency(store) not in (None, target.currency):
+        notes.append(
+            f"store {store!r} reports another currency than its target ({target.currency}): "
+            "GMV is missing"
+        )
+        sales_inputs = SalesInputs(None, margin, new_conv, repeat)
+    else:
+        sales_inputs = SalesInputs.from_pace(
+            pace(gmv, target, now),
+            gross_margin=margin,
+            new_customer_conversion=new_conv,
+            repeat_purchase_rate=repeat,
+        )
+    service_inputs = ServiceInputs.from_kpis(kpis)
+    notes.extend(rollup.notes)
+    notes.append(PER_AGENT_NOTE)
+    return ScorecardsOut(
+        store_id=store,
+        day=local_now.date().isoformat(),
+        timezone=tz.key,
+        as_of=local_now.isoformat(timespec="seconds"),
+        day_start=format_ts_ms(start_ms),
+        day_end=format_ts_ms(end_ms),
+        day_start_ms=start_ms,
+        day_end_ms=end_ms,
+        minutes=rollup.minutes,
+        sales=_card(score_sales(sales_inputs, scoring, now)),
+        service=_card(score_service(service_inputs, scoring, now)),
+        notes=notes,
+    )
