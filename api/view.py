@@ -60,6 +60,7 @@ from typing import Any, Final, Literal, get_args
 from api.clock import DAY_MS, Clock, utc_day_start_ms, wall_clock_ms
 from shoppulse.components import COUNT_COMPONENTS, DISTINCT_COMPONENTS, sum_values
 from shoppulse.hll import HyperLogLog
+from shoppulse.inventory import latest_gauges
 from shoppulse.kpis import REGISTRY, KpiDef, derive_kpis
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
@@ -517,6 +518,9 @@ class KpiView:
                 values.setdefault(name, 0)
         else:
             values.update(sum_values(s.components for s in snaps))
+            gauges = latest_gauges((s.store_id, s.window_start_ms, s.components) for s in snaps)
+            if gauges is not None:
+                values.update(gauges)  # stock levels: each store's latest minute, summed
             for name in DISTINCT_COMPONENTS:
                 merged = merge_sketches(s.sketches.get(name) for s in snaps)
                 if merged is None:

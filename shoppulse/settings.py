@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     worker_session_timeout_s: float = Field(default=10.0, gt=0)
     worker_heartbeat_interval_s: float = Field(default=1.0, gt=0)
     worker_rebalance_timeout_s: float = Field(default=10.0, gt=0)
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(
+        default=0, ge=0, le=65535, description="Prometheus /metrics of the worker; 0: off."
+    )
 
     # Windows (event time).
     window_s: int = Field(default=60, ge=1)

@@ -14,13 +14,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     import faust
+    from prometheus_client import CollectorRegistry, start_http_server
 
     from streams.app import create_app
     from streams.topic_admin import ensure_topics
 
     settings.worker_data_dir.mkdir(parents=True, exist_ok=True)
     ensure_topics(settings)
-    app = create_app(settings)
+    registry = CollectorRegistry()
+    if settings.worker_metrics_port:
+        # One port per worker process (prometheus-client's multiprocess mode is not used).
+        start_http_server(
+            settings.worker_metrics_port, addr=settings.worker_metrics_host, registry=registry
+        )
+    app = create_app(settings, registry)
     worker = faust.Worker(
         app,
         loglevel=args.log_level,

@@ -253,3 +253,15 @@ def test_a_minute_without_sketch_makes_distinct_rollups_unavailable(view: KpiVie
     r = view.rollup("s1", "5m")
     assert r.components["visitors"] is None
     assert "visitors" in r.unavailable_components
+
+
+def test_rollups_take_stock_gauges_from_each_stores_latest_minute(view: KpiView) -> None:
+    view.apply(make_snap("s1", MINUTE - MIN, on_hand_units=50, stock_out_skus=1, units_sold=6))
+    view.apply(make_snap("s1", MINUTE, on_hand_units=44, stock_out_skus=2, units_sold=6))
+    view.apply(make_snap("s2", MINUTE, on_hand_units=100, stock_out_skus=0, units_sold=0))
+    r = view.rollup("s1", "5m")
+    assert r.components["on_hand_units"] == 44  # a level, not 50 + 44
+    assert r.components["stock_out_skus"] == 2
+    every = view.rollup(ALL_STORES, "5m")
+    assert every.components["on_hand_units"] == 144
+    assert every.kpis["days_of_cover"] is not None

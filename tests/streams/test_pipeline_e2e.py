@@ -10,10 +10,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 
 from cli import simulate
+from cli.broker import free_port
 from shoppulse import topics
 from shoppulse.settings import Settings
 from tests.conftest import WorkerFactory
@@ -154,8 +156,10 @@ def test_late_events_revise_inside_grace_and_are_dead_lettered_beyond(
     settings: Settings, start_worker: WorkerFactory
 ) -> None:
     """grace_s is 2 in the test settings. A click 1.5 s late still counts in its minute; one
-    whose minute already closed goes to the dead letter with reason `late`."""
-    start_worker()
+    whose minute already closed goes to the dead letter with reason `late`, and the worker's
+    metrics count it."""
+    metrics_port = free_port()
+    start_worker(settings.model_copy(update={"worker_metrics_port": metrics_port}))
     t0 = 1_700_000_040_000  # a minute boundary, long ago: no idle or future effects
     p = producer(settings)
 
@@ -189,3 +193,6 @@ def test_late_events_revise_inside_grace_and_are_dead_lettered_beyond(
     revisions = [s.revision for s in snaps if s.window_start_ms == t0]
     assert revisions == sorted(revisions)
     assert first.revision == max(revisions)
+    metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+    assert 'shoppulse_dead_letters_total{reason="late"} 1.0' in metrics
+    assert 'shoppulse_events_total{topic="shop.clicks"} 4.0' in metrics
