@@ -68,6 +68,10 @@ COUNT_COMPONENTS: Final[tuple[str, ...]] = (
     "paid_orders_repeat_customer",
     "repeat_customer_gmv_minor",
     "resolutions_first_contact",
+    "sessions_started",
+    "organic_sessions_started",
+    "sessions_ended",
+    "sessions_bounced",
     *component_names(FIRST_RESPONSE_S),
     *component_names(FULFILMENT_H),
 )

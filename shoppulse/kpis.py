@@ -374,6 +374,25 @@ REGISTRY: Final[tuple[KpiDef, ...]] = (
         "Paid orders / sessions.",
     ),
     KpiDef(
+        "bounce_rate",
+        "Bounce rate",
+        "funnel",
+        "ratio",
+        "lower_is_better",
+        Ratio("sessions_bounced", "sessions_ended"),
+        "Sessions that viewed at most one page and never added to cart or checked out / "
+        "sessions ended (30-minute inactivity timeout), counted when they end.",
+    ),
+    KpiDef(
+        "organic_share",
+        "Organic share",
+        "funnel",
+        "ratio",
+        "neutral",
+        Ratio("organic_sessions_started", "sessions_started"),
+        "Sessions whose first click came from the organic channel / sessions started.",
+    ),
+    KpiDef(
         "roas",
         "ROAS",
         "funnel",

@@ -3,7 +3,8 @@
 Some KPIs of a minute depend on earlier events of the same store: whether a
 paying customer paid before (new-customer share, repeat purchases), how long a
 conversation waited for its first agent reply, whether it was transferred
-before it was resolved, how long a paid order took to ship. :class:`StoreMemory`
+before it was resolved, how long a paid order took to ship, which sessions
+ended and bounced (``shoppulse.sessions``). :class:`StoreMemory`
 keeps that state per store and turns each counted event into additive component
 deltas for the event's minute. Each of these relates events of *one* topic, read
 in the producer's order (a store's events share one partition per topic), so the
@@ -34,16 +35,17 @@ from typing import Final, Literal
 
 import orjson
 
-from shoppulse.events import ChatEvent, OrderEvent, ShopEvent
+from shoppulse.events import ChatEvent, ClickEvent, OrderEvent, ShopEvent
 from shoppulse.histogram import FIRST_RESPONSE_S, FULFILMENT_H, BucketSpec, component_names
 from shoppulse.inventory import SkuLevel, gauges, merge_level
+from shoppulse.sessions import Session, SessionTracker
 
 #: A conversation with no event for this long is forgotten (event time).
 CONVERSATION_TTL_MS: Final = 24 * 3_600_000
 #: A paid order not shipped within this long is forgotten (event time).
 UNSHIPPED_TTL_MS: Final = 30 * 24 * 3_600_000
 
-MemoryKind = Literal["customer", "conversation", "unshipped", "sku"]
+MemoryKind = Literal["customer", "conversation", "unshipped", "sku", "session"]
 
 
 @dataclass(slots=True)
@@ -67,6 +69,7 @@ class StoreMemory:
     """order_id → event time it was paid, until it ships."""
     levels: dict[str, SkuLevel] = field(default_factory=dict)
     """sku → stock level as of the end of the store's newest closed minute."""
+    sessions: SessionTracker = field(default_factory=SessionTracker)
     changes: dict[tuple[MemoryKind, str], bytes | None] = field(default_factory=dict)
 
     def observe(self, event: ShopEvent) -> dict[str, int]:
@@ -74,6 +77,12 @@ class StoreMemory:
             return self._order(event)
         if isinstance(event, ChatEvent):
             return self._chat(event)
+        if isinstance(event, ClickEvent):
+            out = self.sessions.observe(event)
+            for sid, session in self.sessions.changed.items():
+                self._changed("session", sid, session)
+            self.sessions.changed.clear()
+            return out
         return {}
 
     def _order(self, ev: OrderEvent) -> dict[str, int]:
@@ -145,7 +154,10 @@ class StoreMemory:
     # -- persistence ---------------------------------------------------------------------
 
     def _changed(
-        self, kind: MemoryKind, ident: str, value: int | Conversation | SkuLevel | None
+        self,
+        kind: MemoryKind,
+        ident: str,
+        value: int | Conversation | SkuLevel | Session | None,
     ) -> None:
         if value is None:
             self.changes[(kind, ident)] = None
@@ -153,7 +165,7 @@ class StoreMemory:
         payload: object
         if isinstance(value, Conversation):
             payload = [value.opened_ms, value.answered, value.transferred, value.last_ms]
-        elif isinstance(value, SkuLevel):
+        elif isinstance(value, SkuLevel | Session):
             payload = value.to_list()
         else:
             payload = value
@@ -179,6 +191,8 @@ class StoreMemory:
             self.unshipped[ident] = int(value)
         elif kind == "sku":
             self.levels[ident] = SkuLevel.from_list(value)
+        elif kind == "session":
+            self.sessions.restore(ident, value)
         elif kind == "conversation":
             opened, answered, transferred, last = value
             self.conversations[ident] = Conversation(

@@ -84,7 +84,12 @@ def _histogram_names(name: str, bounds: tuple[int, ...]) -> tuple[str, ...]:
     return (*(f"{name}_b{i:02d}" for i in range(len(bounds) + 1)), f"{name}_sum_ticks")
 
 
+SESSION_TIMEOUT_MS = 30 * 60_000
 MEMORY_COUNTS = (
+    "sessions_started",
+    "organic_sessions_started",
+    "sessions_ended",
+    "sessions_bounced",
     "paid_orders_new_customer",
     "paid_orders_repeat_customer",
     "repeat_customer_gmv_minor",
@@ -324,6 +329,25 @@ class _Memory:
     opened: dict[str, int] = field(default_factory=dict)
     answered: set[str] = field(default_factory=set)
     transferred: set[str] = field(default_factory=set)
+    # session_id -> [last click ts, pages viewed, cart/checkout clicks]
+    sessions: dict[str, list[int]] = field(default_factory=dict)
+
+    def click(self, counts: dict[str, int], value: Mapping[str, Any], ts_ms: int) -> None:
+        # Sessions whose 30-minute timeout this click's time reaches end here, in this minute.
+        for sid, (last, pages, interactions) in list(self.sessions.items()):
+            if last + SESSION_TIMEOUT_MS <= ts_ms:
+                del self.sessions[sid]
+                counts["sessions_ended"] += 1
+                counts["sessions_bounced"] += pages <= 1 and interactions == 0
+        sid = value["session_id"]
+        if sid not in self.sessions:
+            self.sessions[sid] = [ts_ms, 0, 0]
+            counts["sessions_started"] += 1
+            counts["organic_sessions_started"] += value.get("channel") == "organic"
+        state = self.sessions[sid]
+        state[0] = max(state[0], ts_ms)
+        state[1] += value["kind"] in ("page_view", "product_view")
+        state[2] += value["kind"] in ("add_to_cart", "checkout")
 
     def order(self, counts: dict[str, int], value: Mapping[str, Any], ts_ms: int) -> None:
         if value["status"] == "paid":
@@ -423,6 +447,7 @@ def ground_truth(source: str | Path | Iterable[Mapping[str, Any]]) -> GroundTrut
             _count_order(counts, value)
             memory.order(counts, value, ts_ms)
         elif topic == "shop.clicks":
+            memory.click(counts, value, ts_ms)
             counts[CLICK_KIND[value["kind"]]] += 1
             counts["ad_cost_minor"] += value.get("cost_minor") or 0
             minute.visitors.add(value["visitor_id"])

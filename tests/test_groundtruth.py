@@ -105,6 +105,7 @@ EXPECTED = {
         orders_cancelled=1,
         units_sold=1,
         paid_orders_new_customer=1,
+        sessions_started=4,
         chat_events=2,
         conversations_opened=1,
         complaints=1,
@@ -138,6 +139,7 @@ EXPECTED = {
     ("s2", T0): _row(
         events=2,
         impressions=1,
+        sessions_started=1,
         orders_paid=1,
         gmv_minor=4200,
         units_sold=1,
@@ -275,4 +277,24 @@ def test_gauges_take_the_latest_level_before_each_minute_end() -> None:
         48,
         1,
         0,
+    )
+
+
+def test_sessions_end_on_the_first_click_past_their_timeout() -> None:
+    t = T0
+    organic = click("s1", t, "page_view", "v", "a")
+    organic["value"]["channel"] = "organic"
+    busy = [
+        click("s2", t + 1_000, "product_view", "v", "b"),
+        click("s3", t + 2_000, "add_to_cart", "v", "b"),
+    ]
+    late = click("s4", t + 30 * 60_000 + 5_000, "impression", "v", "c")  # a and b have ended
+    truth = ground_truth([organic, *busy, late])
+    first = truth.minutes[("s1", T0)]
+    assert (first["sessions_started"], first["organic_sessions_started"]) == (2, 1)
+    ended = truth.minutes[("s1", T0 + 30 * 60_000)]
+    assert (ended["sessions_ended"], ended["sessions_bounced"], ended["sessions_started"]) == (
+        2,
+        1,
+        1,
     )

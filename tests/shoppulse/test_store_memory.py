@@ -107,3 +107,29 @@ def test_changes_persist_and_restore_the_same_memory() -> None:
     assert fresh.conversations == m.conversations
     m.observe(order(2, "shipped"))
     assert m.take_changes() == {"s|unshipped|o1": None}
+
+
+def test_sessions_persist_and_end_after_restore() -> None:
+    from shoppulse.events import ClickEvent
+
+    def click(i: int, sid: str, ts: int) -> ClickEvent:
+        return ClickEvent.model_validate(
+            {
+                "event_id": f"k{i}",
+                "store_id": "s",
+                "ts": T + ts,
+                "session_id": sid,
+                "visitor_id": "v",
+                "kind": "page_view",
+            }
+        )
+
+    m = StoreMemory("s", 0)
+    assert m.observe(click(1, "a", 0)) == {"sessions_started": 1}
+    fresh = StoreMemory("s", 0)
+    for raw in m.take_changes().values():
+        assert raw is not None
+        fresh.restore(raw)
+    out = fresh.observe(click(2, "b", 31 * 60_000))
+    assert out == {"sessions_ended": 1, "sessions_bounced": 1, "sessions_started": 1}
+    assert fresh.take_changes()["s|session|a"] is None

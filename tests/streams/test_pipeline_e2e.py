@@ -111,6 +111,7 @@ def test_long_horizon_covers_memory_kpis_exactly(
     assert truth.total("fulfilment_h_sum_ticks") > 0
     assert truth.total("first_response_s_sum_ticks") > 0
     assert truth.total("resolutions_first_contact") > 0
+    assert truth.total("sessions_bounced") > 0
     snaps = collect_snapshots(settings, truth.minutes, FINALS_TIMEOUT_S)
     assert_finals_equal_truth(snaps, truth.minutes)
 
