@@ -68,6 +68,7 @@ COUNT_COMPONENTS: Final[tuple[str, ...]] = (
     "paid_orders_repeat_customer",
     "repeat_customer_gmv_minor",
     "resolutions_first_contact",
+    "chat_assisted_orders",
     "sessions_started",
     "organic_sessions_started",
     "sessions_ended",

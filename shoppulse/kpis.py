@@ -504,6 +504,24 @@ REGISTRY: Final[tuple[KpiDef, ...]] = (
         Ratio("resolutions_first_contact", "resolutions"),
         "Resolutions of conversations never transferred / resolutions.",
     ),
+    KpiDef(
+        "chat_assisted_orders",
+        "Chat-assisted orders",
+        "service",
+        "count",
+        "higher_is_better",
+        Total("chat_assisted_orders"),
+        "Paid orders whose customer chatted within the 24 hours before the order.",
+    ),
+    KpiDef(
+        "consultation_conversion",
+        "Consultation conversion",
+        "service",
+        "ratio",
+        "higher_is_better",
+        Ratio("chat_assisted_orders", "conversations_opened"),
+        "Chat-assisted paid orders / conversations opened.",
+    ),
     # Inventory and fulfilment
     KpiDef(
         "sales_velocity_units_per_h",

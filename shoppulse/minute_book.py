@@ -41,7 +41,7 @@ from shoppulse.components import Components
 from shoppulse.events import InventoryEvent, OrderEvent, Rejection, ShopEvent
 from shoppulse.inventory import SkuLevel, merge_level
 from shoppulse.snapshot import KpiSnapshot
-from shoppulse.store_memory import StoreMemory
+from shoppulse.store_memory import CHAT_ASSIST_WINDOW_MS, StoreMemory
 from shoppulse.windows import TumblingWindow
 
 MinuteKey = tuple[str, int]
@@ -63,6 +63,8 @@ class OpenMinute:
     dirty: bool = False
     levels: dict[str, SkuLevel] = field(default_factory=dict)
     """The latest stock level of each SKU updated in this minute."""
+    paid: list[tuple[str, int]] = field(default_factory=list)
+    """(customer_id, event time) of this minute's paid orders, for chat assistance."""
 
     @property
     def key(self) -> MinuteKey:
@@ -73,8 +75,11 @@ class OpenMinute:
             return "duplicate"
         self.event_ids.add(event.event_id)
         self.components.add_event(event)
-        if isinstance(event, OrderEvent) and self.currency is None:
-            self.currency = event.currency
+        if isinstance(event, OrderEvent):
+            if self.currency is None:
+                self.currency = event.currency
+            if event.status == "paid":
+                self.paid.append((event.customer_id, event.ts_ms))
         elif isinstance(event, InventoryEvent):
             level = SkuLevel(event.ts_ms, event.on_hand, event.reorder_point)
             merge_level(self.levels, event.sku, level)
@@ -82,11 +87,12 @@ class OpenMinute:
         return "counted"
 
     def snapshot(
-        self, *, final: bool, emitted_at_ms: int, gauges: Mapping[str, int] | None = None
+        self, *, final: bool, emitted_at_ms: int, at_close: Mapping[str, int] | None = None
     ) -> KpiSnapshot:
         """Publishable snapshot; each call is a new revision and clears ``dirty``.
 
-        ``gauges`` are the store's inventory gauges at the end of the minute.
+        ``at_close`` are components evaluated against the store's memory when the minute is
+        published: the inventory gauges at its end and its chat-assisted orders.
         """
         self.revision += 1
         self.dirty = False
@@ -97,7 +103,7 @@ class OpenMinute:
             final=final,
             revision=self.revision,
             currency=self.currency,
-            components={**self.components.values(), **(gauges or {})},
+            components={**self.components.values(), **(at_close or {})},
             emitted_at_ms=emitted_at_ms,
             sketches=self.components.sketches(),
         )
@@ -114,6 +120,7 @@ class OpenMinute:
                 "currency": self.currency,
                 "revision": self.revision,
                 "levels": {sku: level.to_list() for sku, level in self.levels.items()},
+                "paid": self.paid,
             }
         )
 
@@ -132,6 +139,7 @@ class OpenMinute:
             # A restored minute may have changed since its last publication.
             dirty=True,
             levels={sku: SkuLevel.from_list(v) for sku, v in (data.get("levels") or {}).items()},
+            paid=[(str(c), int(t)) for c, t in data.get("paid") or []],
         )
 
 
@@ -252,15 +260,20 @@ class MinuteBook:
             self.changed_clocks.add(minute.store_id)
         memory = self.memory(minute.store_id, minute.partition)
         memory.apply_levels(minute.levels)
+        at_close = memory.gauges()
+        # Every input has been read past this minute (closing waits for lagging ones), so the
+        # chats before its orders are known.
+        at_close["chat_assisted_orders"] = memory.chat_assisted(minute.paid)
         memory.expire(clock.stream_time_ms)
-        return minute.snapshot(final=True, emitted_at_ms=emitted_at_ms, gauges=memory.gauges())
+        memory.forget_chats_before(clock.closed_until_ms - CHAT_ASSIST_WINDOW_MS)
+        return minute.snapshot(final=True, emitted_at_ms=emitted_at_ms, at_close=at_close)
 
     def provisional(self, minute: OpenMinute, *, emitted_at_ms: int) -> KpiSnapshot:
-        """A provisional snapshot of an open minute (gauges include its own stock updates)."""
+        """A provisional snapshot of an open minute, with what the memory knows so far."""
         memory = self.memory(minute.store_id, minute.partition)
-        return minute.snapshot(
-            final=False, emitted_at_ms=emitted_at_ms, gauges=memory.gauges(minute.levels)
-        )
+        at_close = memory.gauges(minute.levels)
+        at_close["chat_assisted_orders"] = memory.chat_assisted(minute.paid)
+        return minute.snapshot(final=False, emitted_at_ms=emitted_at_ms, at_close=at_close)
 
     def memory(self, store_id: str, partition: int) -> StoreMemory:
         mem = self.memories.get(store_id)

@@ -8,9 +8,9 @@ ended and bounced (``shoppulse.sessions``). :class:`StoreMemory`
 keeps that state per store and turns each counted event into additive component
 deltas for the event's minute. Each of these relates events of *one* topic, read
 in the producer's order (a store's events share one partition per topic), so the
-result does not depend on how the worker interleaves topics. (Chat-assisted
-orders relate chats to orders across topics and need an event-time join; they
-are not computed yet.)
+result does not depend on how the worker interleaves topics. Chat-assisted
+orders relate two topics, so they are evaluated when the order's minute closes
+(``chat_assisted``), once every input has been read past that minute.
 
 Every change is recorded under a flat key so the worker can persist exactly
 what changed (``changes``) and rebuild the memory from those records.
@@ -29,6 +29,7 @@ what changed (``changes``) and rebuild the memory from those records.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
@@ -40,12 +41,14 @@ from shoppulse.histogram import FIRST_RESPONSE_S, FULFILMENT_H, BucketSpec, comp
 from shoppulse.inventory import SkuLevel, gauges, merge_level
 from shoppulse.sessions import Session, SessionTracker
 
+#: A paid order is chat-assisted when its customer chatted within this long before it.
+CHAT_ASSIST_WINDOW_MS: Final = 24 * 3_600_000
 #: A conversation with no event for this long is forgotten (event time).
 CONVERSATION_TTL_MS: Final = 24 * 3_600_000
 #: A paid order not shipped within this long is forgotten (event time).
 UNSHIPPED_TTL_MS: Final = 30 * 24 * 3_600_000
 
-MemoryKind = Literal["customer", "conversation", "unshipped", "sku", "session"]
+MemoryKind = Literal["customer", "conversation", "unshipped", "sku", "session", "chats"]
 
 
 @dataclass(slots=True)
@@ -70,6 +73,8 @@ class StoreMemory:
     levels: dict[str, SkuLevel] = field(default_factory=dict)
     """sku → stock level as of the end of the store's newest closed minute."""
     sessions: SessionTracker = field(default_factory=SessionTracker)
+    chats: dict[str, list[int]] = field(default_factory=dict)
+    """customer_id → event times of their chat events (sorted), for chat-assisted orders."""
     changes: dict[tuple[MemoryKind, str], bytes | None] = field(default_factory=dict)
 
     def observe(self, event: ShopEvent) -> dict[str, int]:
@@ -107,6 +112,9 @@ class StoreMemory:
 
     def _chat(self, ev: ChatEvent) -> dict[str, int]:
         out: dict[str, int] = {}
+        times = self.chats.setdefault(ev.customer_id, [])
+        bisect.insort(times, ev.ts_ms)
+        self._changed("chats", ev.customer_id, times)
         conv = self.conversations.get(ev.conversation_id)
         if conv is None:
             conv = self.conversations[ev.conversation_id] = Conversation()
@@ -140,6 +148,29 @@ class StoreMemory:
             merge_level(levels, sku, level)
         return gauges(levels)
 
+    def chat_assisted(self, paid: list[tuple[str, int]]) -> int:
+        """How many of these (customer, time) paid orders followed a chat within 24 hours."""
+        assisted = 0
+        for customer_id, ts_ms in paid:
+            times = self.chats.get(customer_id)
+            if times:
+                i = bisect.bisect_right(times, ts_ms)
+                assisted += i > 0 and ts_ms - times[i - 1] <= CHAT_ASSIST_WINDOW_MS
+        return assisted
+
+    def forget_chats_before(self, cutoff_ms: int) -> None:
+        """Drop chat times no later order can use (orders older than the watermark are late)."""
+        for customer_id, times in list(self.chats.items()):
+            keep = bisect.bisect_left(times, cutoff_ms)
+            if keep == 0:
+                continue
+            if keep == len(times):
+                del self.chats[customer_id]
+                self._changed("chats", customer_id, None)
+            else:
+                del times[:keep]
+                self._changed("chats", customer_id, times)
+
     def expire(self, now_ms: int) -> None:
         """Forget conversations and unshipped orders past their TTL."""
         for conv_id, conv in list(self.conversations.items()):
@@ -157,7 +188,7 @@ class StoreMemory:
         self,
         kind: MemoryKind,
         ident: str,
-        value: int | Conversation | SkuLevel | Session | None,
+        value: int | Conversation | SkuLevel | Session | list[int] | None,
     ) -> None:
         if value is None:
             self.changes[(kind, ident)] = None
@@ -167,6 +198,8 @@ class StoreMemory:
             payload = [value.opened_ms, value.answered, value.transferred, value.last_ms]
         elif isinstance(value, SkuLevel | Session):
             payload = value.to_list()
+        elif isinstance(value, list):
+            payload = list(value)
         else:
             payload = value
         self.changes[(kind, ident)] = orjson.dumps(
@@ -193,6 +226,8 @@ class StoreMemory:
             self.levels[ident] = SkuLevel.from_list(value)
         elif kind == "session":
             self.sessions.restore(ident, value)
+        elif kind == "chats":
+            self.chats[ident] = sorted(int(t) for t in value)
         elif kind == "conversation":
             opened, answered, transferred, last = value
             self.conversations[ident] = Conversation(

@@ -94,6 +94,7 @@ MEMORY_COUNTS = (
     "paid_orders_repeat_customer",
     "repeat_customer_gmv_minor",
     "resolutions_first_contact",
+    "chat_assisted_orders",
     *_histogram_names("first_response_s", FIRST_RESPONSE_BOUNDS_S),
     *_histogram_names("fulfilment_h", FULFILMENT_BOUNDS_H),
 )
@@ -413,6 +414,8 @@ def ground_truth(source: str | Path | Iterable[Mapping[str, Any]]) -> GroundTrut
     minutes: dict[tuple[str, int], _Minute] = {}
     memories: dict[str, _Memory] = {}
     stock_updates: dict[str, list[tuple[int, int, Mapping[str, Any]]]] = {}
+    paid_orders: list[tuple[tuple[str, int], str, int]] = []
+    chat_times: dict[tuple[str, str], list[int]] = {}
     seen: set[str] = set()
     invalid = duplicates = 0
     for record in records:
@@ -445,6 +448,8 @@ def ground_truth(source: str | Path | Iterable[Mapping[str, Any]]) -> GroundTrut
         memory = memories.setdefault(store_id, _Memory())
         if topic == "shop.orders":
             _count_order(counts, value)
+            if value["status"] == "paid":
+                paid_orders.append((key, value["customer_id"], ts_ms))
             memory.order(counts, value, ts_ms)
         elif topic == "shop.clicks":
             memory.click(counts, value, ts_ms)
@@ -454,10 +459,16 @@ def ground_truth(source: str | Path | Iterable[Mapping[str, Any]]) -> GroundTrut
             minute.sessions.add(value["session_id"])
         elif topic == "shop.chats":
             _count_chat(counts, value)
+            chat_times.setdefault((store_id, value["customer_id"]), []).append(ts_ms)
             memory.chat(counts, value, ts_ms)
         else:
             counts["inventory_updates"] += 1
             stock_updates.setdefault(store_id, []).append((ts_ms, len(seen), value))
+    # A paid order is chat-assisted when its customer chatted in the 24 hours up to it.
+    for key, customer, ts_ms in paid_orders:
+        times = chat_times.get((key[0], customer), [])
+        if any(0 <= ts_ms - t <= 24 * 3_600_000 for t in times):
+            minutes[key].counts["chat_assisted_orders"] += 1
     rows = {key: m.row() for key, m in sorted(minutes.items())}
     _add_gauges(rows, stock_updates)
     return GroundTruth(

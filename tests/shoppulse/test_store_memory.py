@@ -133,3 +133,14 @@ def test_sessions_persist_and_end_after_restore() -> None:
     out = fresh.observe(click(2, "b", 31 * 60_000))
     assert out == {"sessions_ended": 1, "sessions_bounced": 1, "sessions_started": 1}
     assert fresh.take_changes()["s|session|a"] is None
+
+
+def test_chat_assisted_orders_look_back_24_hours_from_the_order() -> None:
+    m = StoreMemory("s", 0)
+    m.observe(chat(1, "opened", ts=T))
+    day = 24 * 3_600_000
+    paid = [("c1", T - 1), ("c1", T), ("c1", T + day), ("c1", T + day + 1), ("c2", T + 5)]
+    assert m.chat_assisted(paid) == 2  # at the chat and exactly 24 h after it
+    m.forget_chats_before(T + 1)
+    assert m.chats == {}
+    assert m.take_changes()["s|chats|c1"] is None
