@@ -149,6 +149,17 @@ class ScorecardOut(BaseModel):
     missing: list[str]
 
 
+class AgentScorecardOut(BaseModel):
+    """One agent's service scorecard and the KPIs it is built from."""
+
+    agent_id: str
+    kpis: dict[str, float | None] = Field(
+        description="csat_share, resolution_rate and escalation_rate (per conversation the "
+        "agent answered first), first_response_p90_s."
+    )
+    scorecard: ScorecardOut
+
+
 class ScorecardsOut(BaseModel):
     """The live sales and service scorecards of one store for its local day so far."""
 
@@ -163,4 +174,7 @@ class ScorecardsOut(BaseModel):
     minutes: int
     sales: ScorecardOut
     service: ScorecardOut
+    agents: list[AgentScorecardOut] = Field(
+        description="The service scorecard of every agent credited today, by agent_id."
+    )
     notes: list[str]

@@ -58,6 +58,7 @@ from types import MappingProxyType
 from typing import Any, Final, Literal, get_args
 
 from api.clock import DAY_MS, Clock, utc_day_start_ms, wall_clock_ms
+from shoppulse.agents import sum_agents
 from shoppulse.components import COUNT_COMPONENTS, DISTINCT_COMPONENTS, sum_values
 from shoppulse.hll import HyperLogLog
 from shoppulse.inventory import latest_gauges
@@ -422,6 +423,12 @@ class KpiView:
             return self._latest_minute(store_id)
         start, end = self.window_bounds(window)
         return self.rollup_range(store_id, start, end, window=window)
+
+    def agents_between(
+        self, store_id: str, start_ms: int, end_ms: int
+    ) -> dict[str, dict[str, int]]:
+        """Per-agent service components of one store, summed over ``[start_ms, end_ms)``."""
+        return sum_agents([s.agents for s in self.minutes(store_id, start_ms, end_ms)])
 
     def rollup_range(
         self, store_id: str, start_ms: int, end_ms: int, *, window: str = "custom"

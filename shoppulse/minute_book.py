@@ -37,8 +37,9 @@ from typing import Any, Literal
 
 import orjson
 
+from shoppulse.agents import add_agent_counts, agent_components
 from shoppulse.components import Components
-from shoppulse.events import InventoryEvent, OrderEvent, Rejection, ShopEvent
+from shoppulse.events import ChatEvent, InventoryEvent, OrderEvent, Rejection, ShopEvent
 from shoppulse.inventory import SkuLevel, merge_level
 from shoppulse.snapshot import KpiSnapshot
 from shoppulse.store_memory import CHAT_ASSIST_WINDOW_MS, StoreMemory
@@ -65,6 +66,8 @@ class OpenMinute:
     """The latest stock level of each SKU updated in this minute."""
     paid: list[tuple[str, int]] = field(default_factory=list)
     """(customer_id, event time) of this minute's paid orders, for chat assistance."""
+    agents: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per-agent service components (``shoppulse.agents``)."""
 
     @property
     def key(self) -> MinuteKey:
@@ -104,6 +107,7 @@ class OpenMinute:
             revision=self.revision,
             currency=self.currency,
             components={**self.components.values(), **(at_close or {})},
+            agents={agent: dict(counts) for agent, counts in self.agents.items()},
             emitted_at_ms=emitted_at_ms,
             sketches=self.components.sketches(),
         )
@@ -121,6 +125,7 @@ class OpenMinute:
                 "revision": self.revision,
                 "levels": {sku: level.to_list() for sku, level in self.levels.items()},
                 "paid": self.paid,
+                "agents": self.agents,
             }
         )
 
@@ -140,6 +145,10 @@ class OpenMinute:
             dirty=True,
             levels={sku: SkuLevel.from_list(v) for sku, v in (data.get("levels") or {}).items()},
             paid=[(str(c), int(t)) for c, t in data.get("paid") or []],
+            agents={
+                str(a): {str(k): int(v) for k, v in counts.items()}
+                for a, counts in (data.get("agents") or {}).items()
+            },
         )
 
 
@@ -221,6 +230,10 @@ class MinuteBook:
             deltas = self.memory(event.store_id, partition).observe(event)
             if deltas:
                 minute.components.add_counts(deltas)
+            if isinstance(event, ChatEvent):
+                credited = agent_components(event, deltas)
+                if credited is not None:
+                    add_agent_counts(minute.agents, *credited)
             self.changed_minutes.add(key)
             if event.ts_ms > clock.stream_time_ms:
                 clock.stream_time_ms = event.ts_ms

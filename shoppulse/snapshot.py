@@ -35,6 +35,8 @@ class KpiSnapshot:
     kpis: Mapping[str, float | None] = field(default_factory=dict)
     sketches: Mapping[str, str] = field(default_factory=dict)
     """Base64 HyperLogLog sketches of the distinct components (see ``shoppulse.hll``)."""
+    agents: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    """Per-agent service components (see ``shoppulse.agents``)."""
 
     def __post_init__(self) -> None:
         if not self.kpis:
@@ -59,6 +61,7 @@ class KpiSnapshot:
             "components": dict(self.components),
             "kpis": dict(self.kpis),
             "sketches": dict(self.sketches),
+            "agents": {agent: dict(counts) for agent, counts in self.agents.items()},
             "emitted_at_ms": self.emitted_at_ms,
         }
 
@@ -78,6 +81,10 @@ class KpiSnapshot:
             emitted_at_ms=int(data["emitted_at_ms"]),
             kpis=dict(data.get("kpis") or {}),
             sketches={str(k): str(v) for k, v in (data.get("sketches") or {}).items()},
+            agents={
+                str(a): {str(k): int(v) for k, v in counts.items()}
+                for a, counts in (data.get("agents") or {}).items()
+            },
         )
 
     @classmethod

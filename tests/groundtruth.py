@@ -149,6 +149,9 @@ class GroundTruth:
     minutes: dict[tuple[str, int], dict[str, int]]
     invalid: int
     duplicates: int
+    agents: dict[tuple[str, int], dict[str, dict[str, int]]] = field(default_factory=dict)
+    """Per store-minute, per agent_id: first responses (and their histogram), resolutions,
+    escalations, ratings and positive ratings credited to the agent named on the event."""
 
     def total(self, name: str, store_id: str | None = None) -> int:
         """A count summed over minutes (of one store, or all); not for distinct counts."""
@@ -330,6 +333,7 @@ class _Memory:
     opened: dict[str, int] = field(default_factory=dict)
     answered: set[str] = field(default_factory=set)
     transferred: set[str] = field(default_factory=set)
+    last_first_response: int | None = None
     # session_id -> [last click ts, pages viewed, cart/checkout clicks]
     sessions: dict[str, list[int]] = field(default_factory=dict)
 
@@ -371,13 +375,9 @@ class _Memory:
             self.opened.setdefault(conv, ts_ms)
         elif kind == "agent_message" and conv in self.opened and conv not in self.answered:
             self.answered.add(conv)
-            _observe(
-                counts,
-                "first_response_s",
-                FIRST_RESPONSE_BOUNDS_S,
-                1000,
-                max(0, ts_ms - self.opened[conv]),
-            )
+            waited = max(0, ts_ms - self.opened[conv])
+            _observe(counts, "first_response_s", FIRST_RESPONSE_BOUNDS_S, 1000, waited)
+            self.last_first_response = waited
         elif kind == "transferred":
             self.transferred.add(conv)
         elif kind == "resolved" and conv not in self.transferred:
@@ -408,6 +408,33 @@ def _add_gauges(
                 row["low_stock_skus"] += 1
 
 
+def _credit_agent(
+    agents: dict[str, dict[str, int]], value: Mapping[str, Any], first_response_ms: int | None
+) -> None:
+    credit: dict[str, int] = {}
+    if first_response_ms is not None:
+        credit["first_responses"] = 1
+        _observe_into(credit, first_response_ms)
+    if value["kind"] == "resolved":
+        credit["resolutions"] = 1
+    elif value["kind"] == "escalated":
+        credit["escalations"] = 1
+    if value.get("rating") is not None:
+        credit["ratings"] = 1
+        credit["ratings_positive"] = int(value["rating"] >= 4)
+    if credit:
+        counts = agents.setdefault(value["agent_id"], {})
+        for name, n in credit.items():
+            counts[name] = counts.get(name, 0) + n
+
+
+def _observe_into(counts: dict[str, int], waited_ms: int) -> None:
+    bounds = FIRST_RESPONSE_BOUNDS_S
+    index = next((i for i, b in enumerate(bounds) if waited_ms <= b * 1000), len(bounds))
+    counts[f"first_response_s_b{index:02d}"] = 1
+    counts["first_response_s_sum_ticks"] = waited_ms
+
+
 def ground_truth(source: str | Path | Iterable[Mapping[str, Any]]) -> GroundTruth:
     """Per (store_id, UTC minute start in epoch ms) counts from a JSONL path or records."""
     records = read_jsonl(source) if isinstance(source, str | Path) else source
@@ -415,6 +442,7 @@ def ground_truth(source: str | Path | Iterable[Mapping[str, Any]]) -> GroundTrut
     memories: dict[str, _Memory] = {}
     stock_updates: dict[str, list[tuple[int, int, Mapping[str, Any]]]] = {}
     paid_orders: list[tuple[tuple[str, int], str, int]] = []
+    agents: dict[tuple[str, int], dict[str, dict[str, int]]] = {}
     chat_times: dict[tuple[str, str], list[int]] = {}
     seen: set[str] = set()
     invalid = duplicates = 0
@@ -459,8 +487,11 @@ def ground_truth(source: str | Path | Iterable[Mapping[str, Any]]) -> GroundTrut
             minute.sessions.add(value["session_id"])
         elif topic == "shop.chats":
             _count_chat(counts, value)
-            chat_times.setdefault((store_id, value["customer_id"]), []).append(ts_ms)
+            memory.last_first_response = None
             memory.chat(counts, value, ts_ms)
+            chat_times.setdefault((store_id, value["customer_id"]), []).append(ts_ms)
+            if isinstance(value.get("agent_id"), str):
+                _credit_agent(agents.setdefault(key, {}), value, memory.last_first_response)
         else:
             counts["inventory_updates"] += 1
             stock_updates.setdefault(store_id, []).append((ts_ms, len(seen), value))
@@ -473,6 +504,7 @@ def ground_truth(source: str | Path | Iterable[Mapping[str, Any]]) -> GroundTrut
     _add_gauges(rows, stock_updates)
     return GroundTruth(
         minutes=rows,
+        agents={k: v for k, v in agents.items() if v},
         invalid=invalid,
         duplicates=duplicates,
     )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Final
 
 from fastapi import APIRouter
 
 from api.deps import ApiConfigDep, ViewDep
 from api.routers.common import StoreQuery, now_utc, require_one_store
-from api.schemas import ScorecardOut, ScorecardsOut, ScorePartOut
+from api.schemas import AgentScorecardOut, ScorecardOut, ScorecardsOut, ScorePartOut
+from shoppulse.agents import agent_kpis
 from shoppulse.scorecards import (
     SalesInputs,
     Scorecard,
@@ -21,11 +21,6 @@ from shoppulse.targets import local_day_bounds, pace
 from shoppulse.timeutil import format_ts_ms
 
 router = APIRouter(prefix="/api/v1", tags=["scorecards"])
-
-PER_AGENT_NOTE: Final = (
-    "per-agent service scorecards are not available: KPI snapshots carry no per-agent "
-    "components yet"
-)
 
 
 def _card(card: Scorecard) -> ScorecardOut:
@@ -75,8 +70,9 @@ def get_scorecards(view: ViewDep, config: ApiConfigDep, store: StoreQuery) -> Sc
     listed under ``missing``.
 
     The day is the store's local day in its target's time zone, else in its scorecard
-    time zone. Store-level scorecards only: per-agent service scorecards are not
-    available, because KPI snapshots carry no per-agent components yet.
+    time zone. ``agents`` holds a service scorecard per agent named on today's chat
+    events: CSAT of the ratings credited to them, resolution and escalation rates per
+    conversation they answered first, and their first-response p90.
     """
     require_one_store(view, config.targets.stores, store, "scorecards")
     now = now_utc(view)
@@ -111,7 +107,14 @@ def get_scorecards(view: ViewDep, config: ApiConfigDep, store: StoreQuery) -> Sc
         )
     service_inputs = ServiceInputs.from_kpis(kpis)
     notes.extend(rollup.notes)
-    notes.append(PER_AGENT_NOTE)
+    agents = [
+        AgentScorecardOut(
+            agent_id=agent_id,
+            kpis=(values := agent_kpis(counts)),
+            scorecard=_card(score_service(ServiceInputs.from_kpis(values), scoring, now)),
+        )
+        for agent_id, counts in sorted(view.agents_between(store, start_ms, end_ms).items())
+    ]
     return ScorecardsOut(
         store_id=store,
         day=local_now.date().isoformat(),
@@ -124,5 +127,6 @@ def get_scorecards(view: ViewDep, config: ApiConfigDep, store: StoreQuery) -> Sc
         minutes=rollup.minutes,
         sales=_card(score_sales(sales_inputs, scoring, now)),
         service=_card(score_service(service_inputs, scoring, now)),
+        agents=agents,
         notes=notes,
     )

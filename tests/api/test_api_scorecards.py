@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ def test_default_article_weights_and_missing_inputs(client: TestClient, view: Kp
     assert sparts["escalation_rate"]["score"] == pytest.approx(75.0)
     assert service["total"] == pytest.approx((0.4 * 100 + 0.3 * 50 + 0.1 * 75) / 0.8)
     assert any("no daily GMV target" in n for n in body["notes"])
-    assert any("per-agent" in n for n in body["notes"])
+    assert body["agents"] == []  # no agent credited in these snapshots
 
 
 SCORECARDS = """
@@ -160,6 +161,33 @@ def test_all_is_422_and_unknown_is_404(client: TestClient) -> None:
     assert r.status_code == 404
 
 
-def test_per_agent_limit_is_documented(client: TestClient) -> None:
-    op = client.get("/openapi.json").json()["paths"]["/api/v1/scorecards"]["get"]
-    assert "per-agent service scorecards are not available" in " ".join(op["description"].split())
+def test_per_agent_service_scorecards_from_agent_components(
+    client: TestClient, view: KpiView
+) -> None:
+    snap = _snap("s1", MINUTE, TODAY)
+    agents = {
+        "ann": {
+            "first_responses": 4,
+            "first_response_s_b01": 4,
+            "resolutions": 4,
+            "escalations": 0,
+            "ratings": 2,
+            "ratings_positive": 2,
+        },
+        "bob": {
+            "first_responses": 2,
+            "first_response_s_b08": 2,
+            "resolutions": 1,
+            "escalations": 1,
+            "ratings": 1,
+            "ratings_positive": 0,
+        },
+    }
+    view.apply(dataclasses.replace(snap, agents=agents))
+    body = client.get("/api/v1/scorecards", params={"store": "s1"}).json()
+    by_agent = {a["agent_id"]: a for a in body["agents"]}
+    assert set(by_agent) == {"ann", "bob"}
+    assert by_agent["ann"]["kpis"]["resolution_rate"] == 1.0
+    assert by_agent["bob"]["kpis"]["escalation_rate"] == 0.5
+    assert by_agent["ann"]["scorecard"]["total"] == pytest.approx(100.0)
+    assert by_agent["bob"]["scorecard"]["total"] < by_agent["ann"]["scorecard"]["total"]

@@ -19,7 +19,7 @@ from cli.broker import free_port
 from shoppulse import topics
 from shoppulse.settings import Settings
 from tests.conftest import WorkerFactory
-from tests.groundtruth import ground_truth, read_jsonl
+from tests.groundtruth import GroundTruth, ground_truth, read_jsonl
 from tests.kafka_helpers import collect_snapshots, finals_by_minute, poll_until, producer
 
 pytestmark = pytest.mark.integration
@@ -31,6 +31,13 @@ def simulate_args(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     simulate.add_arguments(parser)
     return parser.parse_args(list(argv))
+
+
+def assert_agents_equal_truth(snaps: list[Any], truth: GroundTruth) -> None:
+    finals = finals_by_minute(snaps)
+    for key, (final,) in finals.items():
+        assert final.agents == truth.agents.get(key, {}), f"agents of minute {key} differ"
+    assert any(truth.agents.values()), "the traffic credited no agent"
 
 
 def assert_finals_equal_truth(
@@ -80,6 +87,7 @@ def test_simulated_traffic_every_closed_minute_equals_ground_truth(
     assert len(truth.minutes) >= 4 * 5
     snaps = collect_snapshots(settings, truth.minutes, FINALS_TIMEOUT_S)
     assert_finals_equal_truth(snaps, truth.minutes)
+    assert_agents_equal_truth(snaps, truth)
     assert sum(s.components["events"] for s in snaps if s.final) == 24_000
 
 
@@ -114,6 +122,7 @@ def test_long_horizon_covers_memory_kpis_exactly(
     assert truth.total("sessions_bounced") > 0
     snaps = collect_snapshots(settings, truth.minutes, FINALS_TIMEOUT_S)
     assert_finals_equal_truth(snaps, truth.minutes)
+    assert_agents_equal_truth(snaps, truth)
 
 
 def test_duplicates_count_once_and_bad_events_are_dead_lettered(
