@@ -393,6 +393,15 @@ REGISTRY: Final[tuple[KpiDef, ...]] = (
         "Sessions whose first click came from the organic channel / sessions started.",
     ),
     KpiDef(
+        "cac_minor",
+        "Customer acquisition cost",
+        "funnel",
+        "minor_currency",
+        "lower_is_better",
+        Ratio("ad_cost_minor", "paid_orders_new_customer"),
+        "Ad cost of paid clicks / first paid orders of new customers.",
+    ),
+    KpiDef(
         "roas",
         "ROAS",
         "funnel",

@@ -137,3 +137,15 @@ def test_openapi_docs(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/v1/stores", "/api/v1/kpis", "/api/v1/kpis/history", "/readyz"} <= set(paths)
+
+
+@pytest.mark.parametrize("window", ["1m", "5m", "1h", "today"])
+@pytest.mark.parametrize("store", ["a", "all"])
+def test_every_registered_kpi_is_in_every_window(
+    client: TestClient, filled: KpiView, window: str, store: str
+) -> None:
+    from shoppulse.kpis import REGISTRY
+
+    body = client.get("/api/v1/kpis", params={"store": store, "window": window}).json()
+    assert set(body["kpis"]) == {k.name for k in REGISTRY}
+    assert set(body["comparisons"]["yesterday"]) == {k.name for k in REGISTRY}
