@@ -77,6 +77,7 @@ from pydantic import (
 )
 
 from shoppulse.simulation import MINUTE_MS, diurnal_factor
+from shoppulse.timeutil import epoch_ms
 
 _T = TypeVar("_T")
 
@@ -285,15 +286,11 @@ class StoreTarget:
         Sum the minute windows in ``[start, end)`` to get "GMV today" for :func:`pace`.
         """
         start, end = local_day_bounds(self.local_day(now), self.timezone)
-        return _epoch_ms(start), _epoch_ms(end)
+        return epoch_ms(start), epoch_ms(end)
 
     def expected_share_at(self, now: datetime) -> float:
         """:func:`expected_share_at` with this store's curve and time zone."""
         return expected_share_at(self.curve, now, self.timezone)
-
-
-def _epoch_ms(instant: datetime) -> int:
-    return (instant - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True, slots=True)

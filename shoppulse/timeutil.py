@@ -64,3 +64,12 @@ def format_ts_ms(ts_ms: int) -> str:
     """
     dt = datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts_ms % 1000:03d}Z"
+
+
+def epoch_ms(instant: datetime) -> int:
+    """Epoch milliseconds of an aware datetime.
+
+    >>> epoch_ms(datetime(2023, 11, 14, 22, 13, 20, 123000, tzinfo=UTC))
+    1700000000123
+    """
+    return (instant - _EPOCH) // _ONE_MS

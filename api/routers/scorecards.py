@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from fastapi import APIRouter
 
 from api.deps import ApiConfigDep, ViewDep
@@ -18,7 +16,7 @@ from shoppulse.scorecards import (
     score_service,
 )
 from shoppulse.targets import local_day_bounds, pace
-from shoppulse.timeutil import format_ts_ms
+from shoppulse.timeutil import epoch_ms, format_ts_ms
 
 router = APIRouter(prefix="/api/v1", tags=["scorecards"])
 
@@ -42,10 +40,6 @@ def _card(card: Scorecard) -> ScorecardOut:
         ],
         missing=card.missing,
     )
-
-
-def _epoch_ms(instant: datetime) -> int:
-    return (instant - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
 
 
 @router.get(
@@ -81,7 +75,7 @@ def get_scorecards(view: ViewDep, config: ApiConfigDep, store: StoreQuery) -> Sc
     tz = target.timezone if target is not None else scoring.timezone
     local_now = now.astimezone(tz)
     start, end = local_day_bounds(local_now.date(), tz)
-    start_ms, end_ms = _epoch_ms(start), _epoch_ms(end)
+    start_ms, end_ms = epoch_ms(start), epoch_ms(end)
     rollup = view.rollup_range(store, start_ms, end_ms, window="today_local")
     kpis = rollup.kpis
     notes: list[str] = []
