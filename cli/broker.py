@@ -16,7 +16,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -287,21 +286,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         stop = True
 
     signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
     broker.start()
+    crashed = False
     try:
         broker.wait_ready()
         print(
             f"Kafka {kafka_version()} ready on {broker.bootstrap} (data: {args.data_dir})",
             flush=True,
         )
-        while not stop and broker.process is not None and broker.process.poll() is None:
+        while not stop:
+            if broker.process is None or broker.process.poll() is not None:
+                crashed = True
+                print(f"Kafka exited on its own; see {broker.log_file}", flush=True)
+                break
             time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
     finally:
         broker.stop()
-    return 0 if not (broker.process and broker.process.returncode) else 1
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(run(argparse.Namespace(fetch_only=True), Settings()))
+    return 1 if crashed else 0
