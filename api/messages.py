@@ -22,9 +22,17 @@ def encode(message: Mapping[str, Any]) -> str:
     return orjson.dumps(message).decode()
 
 
+def client_view(snapshot: KpiSnapshot) -> dict[str, Any]:
+    """A snapshot as browsers get it: without the HyperLogLog sketches (kilobytes each, of use
+    only for server-side rollups)."""
+    data = snapshot.to_dict()
+    data.pop("sketches", None)
+    return data
+
+
 def update_message(snapshot: KpiSnapshot) -> str:
     """``{"type": "update", "snapshot": {...}}`` for one applied snapshot."""
-    return encode({"type": "update", "snapshot": snapshot.to_dict()})
+    return encode({"type": "update", "snapshot": client_view(snapshot)})
 
 
 def snapshot_message(
@@ -41,7 +49,7 @@ def snapshot_message(
             "store": store_id,
             "caught_up": caught_up,
             "server_time_ms": server_time_ms,
-            "stores": {sid: snap.to_dict() for sid, snap in latest.items()},
+            "stores": {sid: client_view(snap) for sid, snap in latest.items()},
         }
     )
 

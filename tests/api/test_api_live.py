@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
+import orjson
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -129,3 +131,12 @@ def test_subscription_filters_by_store(store: str) -> None:
     b.publish("a", MINUTE, "x")
     b.publish("b", MINUTE, "y")
     assert sub.pending() == (["x"] if store == "a" else ["x", "y"])
+
+
+def test_websocket_messages_leave_out_sketches() -> None:
+    from api.messages import snapshot_message, update_message
+
+    snap = dataclasses.replace(make_snap(), sketches={"visitors": "TA=="})
+    assert "sketches" not in orjson.loads(update_message(snap))["snapshot"]
+    whole = orjson.loads(snapshot_message("s1", {"s1": snap}, caught_up=True, server_time_ms=0))
+    assert "sketches" not in whole["stores"]["s1"]
