@@ -133,6 +133,7 @@ RejectReason = Literal[
     "unknown_topic",
     "future_ts",
     "late",
+    "internal_error",
 ]
 
 

@@ -142,7 +142,13 @@ class MinuteProcessor:
                     now,
                 )
                 continue
-            outcome = self.book.ingest(decoded, partition=rec.partition, arrival_ms=now)
+            try:
+                outcome = self.book.ingest(decoded, partition=rec.partition, arrival_ms=now)
+            except Exception as exc:  # a bug must not turn one event into a crash loop
+                log.exception("event could not be counted", extra={"offset": rec.offset})
+                detail = f"{type(exc).__name__}: {exc}"[:300]
+                await self._dead_letter(rec, Rejection("internal_error", detail), now)
+                continue
             if isinstance(outcome, Rejection):
                 await self._dead_letter(rec, outcome, now)
             elif outcome == "duplicate":

@@ -224,3 +224,19 @@ async def test_an_unknown_high_watermark_counts_as_lagging() -> None:
     proc.restore({3}, starts={("ns.shop.clicks", 3): 0, ("ns.shop.orders", 3): 0})
     await proc.process([rec(0, click(0, 10)), rec(1, click(1, 2 * 60_000))])
     assert [s for s in pub.snapshots if s.final] == []
+
+
+async def test_a_bug_while_counting_dead_letters_the_event_instead_of_crashing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    proc, _, pub = make(Clock())
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    from shoppulse.minute_book import MinuteBook
+
+    monkeypatch.setattr(MinuteBook, "ingest", broken)  # a stand-in for a bug in the core
+    await proc.process([rec(0, click(0, 10))])
+    assert [d["reason"] for d in pub.dead] == ["internal_error"]
+    assert "RuntimeError: boom" in pub.dead[0]["detail"]
