@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "api": ("api.server", "run the HTTP and websocket API and the live page"),
     "simulate": ("cli.simulate", "produce realistic, seeded shop traffic to Kafka"),
     "bench": ("cli.bench", "measure pipeline throughput against the raw consume limit"),
+    "detect": ("cli.detect", "score a timestamp,value CSV with the pipeline's anomaly detector"),
 }
 
 

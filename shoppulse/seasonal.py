@@ -1,0 +1,109 @@
+"""Seasonal baselines: what a minute is expected to hold at this time of day.
+
+One exponentially weighted mean (``river.stats.EWMean``) per hour-of-day slot, for a
+count and, for rates, for its denominator as well (so the expected rate is a ratio
+of weighted sums, robust at low traffic). The expectation for a minute interpolates
+linearly between the two nearest slot centres, so steep morning and evening ramps do
+not look like anomalies. A slot is *warm* after ``warmup`` observations.
+
+>>> base = SeasonalBaseline(fading=0.1, warmup=3)
+>>> t0 = 1_700_000_000_000 - 1_700_000_000_000 % 86_400_000  # midnight UTC
+>>> for day in range(2):
+...     for minute in range(24 * 60):
+...         base.learn(t0 + (day * 1440 + minute) * 60_000, 10.0, 100.0)
+>>> round(base.expected_rate(t0 + 2 * 86_400_000 + 600 * 60_000), 6), base.warm(t0)
+(0.1, True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from river import stats
+
+SLOTS: Final = 24
+_SLOT_MS: Final = 3_600_000
+_DAY_MS: Final = 86_400_000
+
+
+def _ewmean(fading: float, value: float | None) -> stats.EWMean:
+    mean = stats.EWMean(fading_factor=fading)
+    if value is not None:
+        mean.update(value)  # river's EWMean starts at its first value: this restores it
+    return mean
+
+
+@dataclass(slots=True)
+class _Slot:
+    num: Any
+    den: Any
+    n: int = 0
+
+
+@dataclass(slots=True)
+class SeasonalBaseline:
+    """Hour-of-day slots of a count (and optionally a denominator), local to ``utc_offset_ms``."""
+
+    fading: float = 0.05
+    warmup: int = 30
+    utc_offset_ms: int = 0
+    slots: list[_Slot] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.slots:
+            self.slots = [
+                _Slot(_ewmean(self.fading, None), _ewmean(self.fading, None)) for _ in range(SLOTS)
+            ]
+
+    def _position(self, ts_ms: int) -> float:
+        """Hours since local midnight, as a float in [0, 24)."""
+        return ((ts_ms + self.utc_offset_ms) % _DAY_MS) / _SLOT_MS
+
+    def _neighbours(self, ts_ms: int) -> tuple[int, int, float]:
+        pos = self._position(ts_ms) - 0.5  # slot centres sit at h + 0.5
+        lower = int(pos // 1) % SLOTS
+        weight = pos - pos // 1
+        return lower, (lower + 1) % SLOTS, weight
+
+    def learn(self, ts_ms: int, value: float, denominator: float = 1.0) -> None:
+        slot = self.slots[int(self._position(ts_ms)) % SLOTS]
+        slot.num.update(value)
+        slot.den.update(denominator)
+        slot.n += 1
+
+    def warm(self, ts_ms: int) -> bool:
+        a, b, _ = self._neighbours(ts_ms)
+        return self.slots[a].n >= self.warmup and self.slots[b].n >= self.warmup
+
+    def expected(self, ts_ms: int) -> float:
+        """The expected count of a minute at this time (per unit of denominator if a rate)."""
+        a, b, w = self._neighbours(ts_ms)
+        return float((1 - w) * self.slots[a].num.get() + w * self.slots[b].num.get())
+
+    def expected_rate(self, ts_ms: int) -> float:
+        """The expected ``value / denominator`` at this time (ratio of weighted sums)."""
+        a, b, w = self._neighbours(ts_ms)
+        num = (1 - w) * self.slots[a].num.get() + w * self.slots[b].num.get()
+        den = (1 - w) * self.slots[a].den.get() + w * self.slots[b].den.get()
+        return num / den if den > 0 else 0.0
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "fading": self.fading,
+            "warmup": self.warmup,
+            "utc_offset_ms": self.utc_offset_ms,
+            "slots": [
+                [s.num.get() if s.n else None, s.den.get() if s.n else None, s.n]
+                for s in self.slots
+            ],
+        }
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> SeasonalBaseline:
+        fading = float(data["fading"])
+        slots = [
+            _Slot(_ewmean(fading, num), _ewmean(fading, den), int(n))
+            for num, den, n in data["slots"]
+        ]
+        return cls(fading, int(data["warmup"]), int(data["utc_offset_ms"]), slots)
