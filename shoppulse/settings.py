@@ -54,6 +54,13 @@ class Settings(BaseSettings):
         default=0, ge=0, le=65535, description="Prometheus /metrics of the worker; 0: off."
     )
 
+    # Detection (shoppulse.store_detectors).
+    detection_enabled: bool = True
+    stockout_horizon_h: float = Field(default=24.0, gt=0)
+    detection_warmup: int = Field(
+        default=30, ge=1, description="Observations per hour-of-day slot before a detector scores."
+    )
+
     # Windows (event time).
     window_s: int = Field(default=60, ge=1)
     grace_s: float = Field(default=5.0, ge=0)

@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from shoppulse import topics
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
+from streams.detection import install_detection
 from streams.kafka_auth import faust_credentials
 from streams.metrics import WorkerMetrics
 from streams.processor import MinuteProcessor, RawRecord
@@ -190,6 +191,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             if await _ready():
                 await processor.tick()
 
+    if settings.detection_enabled:
+        install_detection(app, settings)
     app.shoppulse_processor = processor  # type: ignore[attr-defined]
     app.shoppulse_metrics = metrics  # type: ignore[attr-defined]
     return app

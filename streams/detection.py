@@ -1,0 +1,55 @@
+"""The detection agent: final minutes from ``shoppulse.kpis`` → signals on ``shoppulse.alerts``.
+
+It reads the worker's own output topic (keyed by store, so a store's minutes stay
+on one partition and in order), keeps one :class:`StoreDetectors` state per store
+in an ordinary Faust table, and publishes every state change in the alert shape.
+A final minute published twice (after a crash) is recognized and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+
+from shoppulse import topics
+from shoppulse.settings import Settings
+from shoppulse.snapshot import KpiSnapshot
+from shoppulse.store_detectors import StoreDetectors
+
+log = logging.getLogger("shoppulse.detection")
+
+
+def install_detection(app: Any, settings: Settings) -> None:
+    kpis = app.topic(settings.topic(topics.KPIS), key_type=bytes, value_type=bytes)
+    alerts = app.topic(settings.topic(topics.ALERTS), key_type=bytes, value_type=bytes)
+    table = app.Table(
+        "store-detectors", key_type=str, value_type=bytes, partitions=settings.topic_partitions
+    )
+    table.value_serializer = "raw"
+
+    @app.agent(kpis, name="shoppulse.detection")  # type: ignore[untyped-decorator]
+    async def detect(stream: Any) -> None:
+        async for raw in stream:
+            try:
+                snap = KpiSnapshot.from_json(raw)
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("skipping an unreadable KPI snapshot: %s", exc)
+                continue
+            if not snap.final:
+                continue
+            state = table.get(snap.store_id)
+            detectors = (
+                StoreDetectors.from_state(orjson.loads(state))
+                if state
+                else StoreDetectors(
+                    snap.store_id,
+                    horizon_h=settings.stockout_horizon_h,
+                    warmup=settings.detection_warmup,
+                )
+            )
+            signals = detectors.on_final(snap)
+            table[snap.store_id] = orjson.dumps(detectors.to_state())
+            for signal in signals:
+                await alerts.send(key=snap.store_id.encode(), value=orjson.dumps(signal))
