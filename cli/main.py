@@ -24,6 +24,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("cli.simulate", "produce realistic, seeded shop traffic to Kafka"),
     "bench": ("cli.bench", "measure pipeline throughput against the raw consume limit"),
     "detect": ("cli.detect", "score a timestamp,value CSV with the pipeline's anomaly detector"),
+    "bench-detect": (
+        "cli.bench_detect",
+        "measure anomaly-detection delay and false alarms against an oracle CUSUM",
+    ),
 }
 
 

@@ -1,7 +1,8 @@
 """Seasonal baselines: what a minute is expected to hold at this time of day.
 
-One exponentially weighted mean (``river.stats.EWMean``) per hour-of-day slot, for a
-count and, for rates, for its denominator as well (so the expected rate is a ratio
+One smoothed mean per hour-of-day slot (``river.stats.Mean`` for the first
+``1/fading`` observations, then ``river.stats.EWMean``), for a count and, for
+rates, for its denominator as well (so the expected rate is a ratio
 of weighted sums, robust at low traffic). The expectation for a minute interpolates
 linearly between the two nearest slot centres, so steep morning and evening ramps do
 not look like anomalies. A slot is *warm* after ``warmup`` observations.
@@ -27,17 +28,45 @@ _SLOT_MS: Final = 3_600_000
 _DAY_MS: Final = 86_400_000
 
 
-def _ewmean(fading: float, value: float | None) -> stats.EWMean:
-    mean = stats.EWMean(fading_factor=fading)
-    if value is not None:
-        mean.update(value)  # river's EWMean starts at its first value: this restores it
-    return mean
+class _Smoother:
+    """The plain mean of the first ``1/fading`` observations, then an exponentially weighted
+    mean (``river.stats.Mean`` then ``river.stats.EWMean``): a slot learns fast at first and
+    then remembers about ``1/fading`` observations, not just the last few."""
+
+    __slots__ = ("_ew", "_fading", "_mean", "n")
+
+    def __init__(self, fading: float, value: float | None = None, n: int = 0) -> None:
+        self._fading = fading
+        self.n = 0
+        self._mean = stats.Mean()
+        self._ew: Any = None
+        if value is not None and n > 0:
+            # Restore: the statistics are summarized by their value and count.
+            if n >= 1 / fading:
+                self._ew = stats.EWMean(fading_factor=fading)
+                self._ew.update(value)
+            else:
+                self._mean.update(value, w=n)
+            self.n = n
+
+    def update(self, x: float) -> None:
+        self.n += 1
+        if self._ew is not None:
+            self._ew.update(x)
+            return
+        self._mean.update(x)
+        if self.n >= 1 / self._fading:
+            self._ew = stats.EWMean(fading_factor=self._fading)
+            self._ew.update(self._mean.get())
+
+    def get(self) -> float:
+        return float(self._ew.get() if self._ew is not None else self._mean.get())
 
 
 @dataclass(slots=True)
 class _Slot:
-    num: Any
-    den: Any
+    num: _Smoother
+    den: _Smoother
     n: int = 0
 
 
@@ -45,7 +74,7 @@ class _Slot:
 class SeasonalBaseline:
     """Hour-of-day slots of a count (and optionally a denominator), local to ``utc_offset_ms``."""
 
-    fading: float = 0.05
+    fading: float = 0.005
     warmup: int = 30
     utc_offset_ms: int = 0
     slots: list[_Slot] = field(default_factory=list)
@@ -53,7 +82,7 @@ class SeasonalBaseline:
     def __post_init__(self) -> None:
         if not self.slots:
             self.slots = [
-                _Slot(_ewmean(self.fading, None), _ewmean(self.fading, None)) for _ in range(SLOTS)
+                _Slot(_Smoother(self.fading), _Smoother(self.fading)) for _ in range(SLOTS)
             ]
 
     def _position(self, ts_ms: int) -> float:
@@ -103,7 +132,7 @@ class SeasonalBaseline:
     def from_state(cls, data: dict[str, Any]) -> SeasonalBaseline:
         fading = float(data["fading"])
         slots = [
-            _Slot(_ewmean(fading, num), _ewmean(fading, den), int(n))
+            _Slot(_Smoother(fading, num, int(n)), _Smoother(fading, den, int(n)), int(n))
             for num, den, n in data["slots"]
         ]
         return cls(fading, int(data["warmup"]), int(data["utc_offset_ms"]), slots)
