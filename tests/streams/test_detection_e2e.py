@@ -109,3 +109,41 @@ def test_an_outage_and_a_stock_out_become_firing_and_resolved_signals(
         ("low_stock", "firing"),
         ("low_stock", "resolved"),
     }
+
+
+def test_detector_state_survives_a_worker_restart(
+    settings: Settings, start_worker: WorkerFactory
+) -> None:
+    """Warm the detectors, restart the worker, then break checkouts: only a restored
+    baseline (20 warm minutes per slot) can fire within the four hours of traffic."""
+    worker_settings = settings.model_copy(update={"detection_warmup": 20})
+    first = start_worker(worker_settings, name="first")
+    p = producer(settings)
+    batch = list(events())
+    cut = next(i for i, (_, v) in enumerate(batch) if v["ts"] >= T0 + 190 * 60_000)
+    for family, value in batch[:cut]:
+        p.send(settings.topic(family), key=STORE.encode(), value=orjson.dumps(value))
+    p.flush()
+    # Wait until the detection agent has handled the closed minutes of the first part.
+    poll_until(
+        settings,
+        topics.ALERTS,
+        lambda a: any(
+            x["labels"]["alertname"] == "stock_out" and x["status"] == "resolved" for x in a
+        ),
+        120.0,
+    )
+    assert first.stop() == 0
+    start_worker(worker_settings, name="second")
+    for family, value in batch[cut:]:
+        p.send(settings.topic(family), key=STORE.encode(), value=orjson.dumps(value))
+    p.flush()
+    alerts = poll_until(
+        settings,
+        topics.ALERTS,
+        lambda a: any(x["labels"]["alertname"] == "checkout_outage" for x in a),
+        120.0,
+    )
+    assert any(
+        a["labels"]["alertname"] == "checkout_outage" and a["status"] == "firing" for a in alerts
+    )
