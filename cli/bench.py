@@ -195,7 +195,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "seconds": round(seconds, 3),
         "events_per_s": round(rate, 1),
         "limit_events_per_s": round(limit, 1),
-        "ratio": round(rate / limit, 4),
+        "ratio": round(rate / limit, 6),
         "worker_ready_s": round(ready_s, 2),
         "stores": args.stores,
         "partitions": settings.topic_partitions,
