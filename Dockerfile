@@ -7,6 +7,7 @@ COPY pyproject.toml README.md ./
 COPY shoppulse ./shoppulse
 COPY streams ./streams
 COPY api ./api
+COPY alerts ./alerts
 COPY cli ./cli
 RUN pip install . && useradd --system --uid 10001 shoppulse && mkdir -p /data && chown shoppulse /data
 USER shoppulse

@@ -23,6 +23,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "api": ("api.server", "run the HTTP and websocket API and the live page"),
     "simulate": ("cli.simulate", "produce realistic, seeded shop traffic to Kafka"),
     "bench": ("cli.bench", "measure pipeline throughput against the raw consume limit"),
+    "rules": (
+        "alerts.rules_check",
+        "check an alert-rules YAML file (`shoppulse rules check FILE`)",
+    ),
     "detect": ("cli.detect", "score a timestamp,value CSV with the pipeline's anomaly detector"),
     "bench-detect": (
         "cli.bench_detect",

@@ -1,0 +1,334 @@
+"""The alert lifecycle: rule evaluations and detector signals in, alert state changes out.
+
+Pure and deterministic: every input carries its time (epoch milliseconds); nothing reads a
+clock. :class:`RuleEvaluator` turns a final store-minute's KPI values into one
+:class:`Evaluation` per threshold and rate-of-change rule; :class:`AlertEngine` keeps one
+state per fingerprint (the hash of the alert's labels, :func:`shoppulse.alert_shape.fingerprint`)
+and returns notifications in the shape of :func:`shoppulse.alert_shape.alert`.
+
+The exact rules, for one fingerprint:
+
+* **pending**: the first evaluation with the condition true starts the alert at the start
+  of that minute (``startsAt``). Nothing is emitted.
+* **firing**: once the condition has held for the rule's ``for`` (the end of the latest
+  true minute minus ``startsAt`` is at least ``for``; ``for: 3m`` fires on the third
+  consecutive true minute, ``for: 0m`` on the first), one ``firing`` alert is emitted.
+  A false minute while pending drops the alert silently.
+* **dedup**: while firing, further true minutes emit nothing, except that a ``firing``
+  alert is re-emitted (same ``startsAt``, latest value) when ``repeat_interval`` has
+  passed since the last notification (``repeat_interval: 0m`` never repeats). An evaluation
+  for a minute at or before the last one seen for the fingerprint (a re-published final)
+  is ignored.
+* **flap protection (resolve hold)**: when the condition clears, the alert is *held*
+  firing rather than resolved. If the condition is true again before it has been false for
+  ``flap_window``, the alert just stays firing: no resolved and no new firing is emitted,
+  and ``startsAt`` is kept. Once the condition has stayed false for ``flap_window`` (the end
+  of the latest false minute minus the start of the first false minute), one ``resolved``
+  alert is emitted with ``endsAt`` = the start of the first false minute and the state is
+  dropped. ``flap_window: 0m`` resolves on the first false minute.
+* **no data**: an evaluation with ``active=None`` (the KPI is undefined, e.g. no
+  sessions in the minute) neither breaks nor resolves anything: the state is left as it
+  is and nothing is emitted. Time keeps counting, so a pending alert whose next true minute
+  comes after a gap fires if ``for`` has elapsed since ``startsAt``.
+
+Anomaly rules are fed detector signals (:meth:`AlertEngine.on_signal`): a ``firing``
+signal makes the condition true from its ``startsAt`` until a ``resolved`` signal makes it
+false at its ``endsAt``. Signals are states, not minutes, so for an anomaly rule with a
+``for`` call :meth:`AlertEngine.tick` as time passes (once a minute) to promote pending
+alerts, repeat and expire holds.
+
+>>> from alerts.rules import load_rules
+>>> rules = load_rules('''
+... rules:
+...   - {name: roas_low, kind: threshold, kpi: roas, op: "<", value: 4, for: 2m}
+... ''')
+>>> engine = AlertEngine(rules)
+>>> t = 1_700_000_040_000
+>>> engine.on_minute("s1", t, {"roas": 3.0})
+[]
+>>> [(a["status"], a["startsAt"]) for a in engine.on_minute("s1", t + 60_000, {"roas": 3.5})]
+[('firing', '2023-11-14T22:14:00.000Z')]
+>>> engine.on_minute("s1", t + 120_000, {"roas": 3.2})
+[]
+>>> [(a["status"], a["endsAt"]) for a in engine.on_minute("s1", t + 180_000, {"roas": 5.0})]
+[('resolved', '2023-11-14T22:17:00.000Z')]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from alerts.rules import Rule, RuleSet, render
+from shoppulse.alert_shape import Status, alert, fingerprint
+from shoppulse.timeutil import parse_ts_ms
+
+MINUTE_MS: Final = 60_000
+
+Phase = Literal["pending", "firing", "held"]
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """One rule's verdict for one store at one time.
+
+    ``rule`` is the rule as it applies to the store (:meth:`Rule.for_store`). ``at_ms`` is
+    the start of the evaluated minute (or a signal's time); ``end_ms`` the time the verdict
+    is known (default: the end of the minute). ``active`` is the condition, ``None`` for
+    no data. ``value``/``expected`` go into the alert; ``kpi`` defaults to the rule's.
+    """
+
+    rule: Rule
+    store_id: str
+    at_ms: int
+    active: bool | None
+    value: float | None = None
+    expected: float | None = None
+    kpi: str | None = None
+    end_ms: int | None = None
+
+    @property
+    def now_ms(self) -> int:
+        return self.at_ms + MINUTE_MS if self.end_ms is None else self.end_ms
+
+
+@dataclass(slots=True)
+class AlertState:
+    """What the engine knows about one fingerprint."""
+
+    rule: Rule
+    store_id: str
+    kpi: str
+    labels: dict[str, str]
+    fingerprint: str
+    phase: Phase
+    active_since_ms: int
+    value: float | None
+    expected: float | None
+    last_notified_ms: int | None = None
+    cleared_at_ms: int | None = None
+
+
+class RuleEvaluator:
+    """Threshold and rate-of-change rules over final store-minutes' KPI values.
+
+    Rate of change: ``(now - then) / |then|`` with ``then`` the KPI value ``window`` earlier;
+    no data (``active=None``) when either value is missing or ``then`` is 0.
+    """
+
+    def __init__(self, rules: RuleSet) -> None:
+        self.rules = rules
+        self._history: dict[tuple[str, str], dict[int, float | None]] = {}
+        self._rate_kpis = {r.kpi for r in rules.of_kind("rate_of_change") if r.kpi}
+        self._max_window_ms = max(
+            (r.window_ms or 0 for r in rules.of_kind("rate_of_change")), default=0
+        )
+
+    def evaluate(
+        self, store_id: str, minute_ms: int, kpis: Mapping[str, float | None]
+    ) -> list[Evaluation]:
+        for kpi in self._rate_kpis:
+            hist = self._history.setdefault((store_id, kpi), {})
+            hist[minute_ms] = kpis.get(kpi)
+            for old in [m for m in hist if m < minute_ms - self._max_window_ms]:
+                del hist[old]
+        out = []
+        for base in self.rules.of_kind("threshold", "rate_of_change"):
+            rule = base.for_store(store_id)
+            if rule is None or rule.kpi is None:
+                continue
+            value = kpis.get(rule.kpi)
+            if rule.kind == "rate_of_change" and rule.window_ms is not None:
+                then = self._history[(store_id, rule.kpi)].get(minute_ms - rule.window_ms)
+                value = None if value is None or not then else (value - then) / abs(then)
+            active = None if value is None else rule.breaches(value)
+            out.append(Evaluation(rule, store_id, minute_ms, active, value, rule.value))
+        return out
+
+
+@dataclass(slots=True)
+class AlertEngine:
+    """The lifecycle state machine (see the module docstring for the exact rules).
+
+    ``repeat_interval_ms`` and ``flap_window_ms`` default to the rule set's.
+    """
+
+    rules: RuleSet
+    repeat_interval_ms: int | None = None
+    flap_window_ms: int | None = None
+    states: dict[str, AlertState] = field(default_factory=dict)
+    last_at_ms: dict[str, int] = field(default_factory=dict)
+    evaluator: RuleEvaluator | None = None
+
+    def __post_init__(self) -> None:
+        if self.repeat_interval_ms is None:
+            self.repeat_interval_ms = self.rules.repeat_interval_ms
+        if self.flap_window_ms is None:
+            self.flap_window_ms = self.rules.flap_window_ms
+        if self.evaluator is None:
+            self.evaluator = RuleEvaluator(self.rules)
+
+    # -- inputs --------------------------------------------------------------------------
+
+    def on_minute(
+        self, store_id: str, minute_ms: int, kpis: Mapping[str, float | None]
+    ) -> list[dict[str, Any]]:
+        """Evaluate every threshold/rate rule on a final store-minute's KPI values."""
+        assert self.evaluator is not None
+        out: list[dict[str, Any]] = []
+        for ev in self.evaluator.evaluate(store_id, minute_ms, kpis):
+            out.extend(self.observe(ev))
+        return out
+
+    def on_signal(
+        self, signal: Mapping[str, Any], now_ms: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Feed a detector signal (an alert-shaped dict) to the anomaly rules matching it.
+
+        A firing signal counts from its ``startsAt``, a resolved one from its ``endsAt``;
+        ``now_ms`` (default: that same time) is when the engine learns of it.
+        """
+        labels = signal["labels"]
+        store_id, kpi = str(labels["store_id"]), str(labels.get("kpi", ""))
+        firing = signal["status"] == "firing"
+        stamp = signal["startsAt"] if firing else signal.get("endsAt") or signal["startsAt"]
+        at_ms = parse_ts_ms(stamp)
+        out: list[dict[str, Any]] = []
+        for base in self.rules.for_signal(str(labels["alertname"])):
+            rule = base.for_store(store_id)
+            if rule is None:
+                continue
+            ev = Evaluation(
+                rule,
+                store_id,
+                at_ms,
+                firing,
+                _num(signal.get("value")),
+                _num(signal.get("expected")),
+                kpi=kpi,
+                end_ms=at_ms if now_ms is None else max(now_ms, at_ms),
+            )
+            out.extend(self.observe(ev))
+        return out
+
+    def tick(self, now_ms: int) -> list[dict[str, Any]]:
+        """Let time pass: promote pending alerts, repeat firing ones, expire holds."""
+        out: list[dict[str, Any]] = []
+        for st in list(self.states.values()):
+            out.extend(self._advance(st, now_ms))
+        return out
+
+    def observe(self, ev: Evaluation) -> list[dict[str, Any]]:
+        """Apply one evaluation; the state changes it causes, as alert dicts."""
+        kpi = ev.kpi or ev.rule.kpi or ""
+        labels = {
+            "alertname": ev.rule.name,
+            "store_id": ev.store_id,
+            "kpi": kpi,
+            "severity": ev.rule.severity,
+            **ev.rule.labels,
+        }
+        fp = fingerprint(labels)
+        if ev.at_ms <= self.last_at_ms.get(fp, -1):
+            return []  # a minute already seen (a re-published final) or an older one
+        self.last_at_ms[fp] = ev.at_ms
+        if ev.active is None:
+            return []
+        st = self.states.get(fp)
+        if st is None:
+            if not ev.active:
+                return []
+            st = AlertState(
+                ev.rule, ev.store_id, kpi, labels, fp, "pending", ev.at_ms, ev.value, ev.expected
+            )
+            self.states[fp] = st
+        st.rule, st.value, st.expected = ev.rule, ev.value, ev.expected
+        if ev.active and st.phase == "held":
+            st.phase, st.cleared_at_ms = "firing", None  # flapped back: stays firing
+        elif not ev.active:
+            if st.phase == "pending":
+                del self.states[fp]
+                return []
+            if st.phase == "firing":
+                st.phase, st.cleared_at_ms = "held", ev.at_ms
+        return self._advance(st, ev.now_ms)
+
+    # -- state machine -------------------------------------------------------------------
+
+    def _advance(self, st: AlertState, now_ms: int) -> list[dict[str, Any]]:
+        repeat = self.repeat_interval_ms or 0
+        if st.phase == "pending" and now_ms - st.active_since_ms >= st.rule.for_ms:
+            st.phase, st.last_notified_ms = "firing", now_ms
+            return [self._alert(st, "firing")]
+        if (
+            st.phase == "firing"
+            and repeat > 0
+            and st.last_notified_ms is not None
+            and now_ms - st.last_notified_ms >= repeat
+        ):
+            st.last_notified_ms = now_ms
+            return [self._alert(st, "firing")]
+        if (
+            st.phase == "held"
+            and st.cleared_at_ms is not None
+            and now_ms - st.cleared_at_ms >= (self.flap_window_ms or 0)
+        ):
+            del self.states[st.fingerprint]
+            return [self._alert(st, "resolved", ends_at_ms=st.cleared_at_ms)]
+        return []
+
+    def _alert(
+        self, st: AlertState, status: Status, ends_at_ms: int | None = None
+    ) -> dict[str, Any]:
+        rule = st.rule
+        fields = {
+            "store_id": st.store_id,
+            "value": _fmt(st.value),
+            "threshold": _fmt(rule.value),
+            "kpi": st.kpi,
+            "expected": _fmt(st.expected),
+            "rule": rule.name,
+            "severity": rule.severity,
+        }
+        summary = render(rule.summary or _DEFAULT_SUMMARY[rule.kind], fields)
+        description = render(rule.description or _DEFAULT_DESCRIPTION[rule.kind], fields)
+        a = alert(
+            name=rule.name,
+            store_id=st.store_id,
+            kpi=st.kpi,
+            severity=rule.severity,
+            status=status,
+            starts_at_ms=st.active_since_ms,
+            ends_at_ms=ends_at_ms,
+            value=st.value,
+            expected=st.expected,
+            summary=summary,
+            description=description,
+            source=f"rule:{rule.kind}",
+        )
+        a["labels"] = dict(st.labels)
+        a["fingerprint"] = st.fingerprint
+        return a
+
+
+_DEFAULT_SUMMARY: Final = {
+    "threshold": "{rule}: {kpi} beyond {threshold}",
+    "rate_of_change": "{rule}: {kpi} changed beyond {threshold}",
+    "anomaly": "{rule}: {kpi} anomaly",
+}
+_DEFAULT_DESCRIPTION: Final = {
+    "threshold": "{store_id}: {kpi} is {value} (threshold {threshold})",
+    "rate_of_change": "{store_id}: {kpi} changed by {value} (bound {threshold})",
+    "anomaly": "{store_id}: {kpi} is {value} against {expected} expected",
+}
+
+
+def _num(x: object) -> float | None:
+    if isinstance(x, int | float) and not isinstance(x, bool):
+        return float(x)
+    return None
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.4g}"

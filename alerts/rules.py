@@ -1,0 +1,416 @@
+"""Alert rules in YAML: thresholds on KPIs, detector signals, rates of change.
+
+The format (``alerts/default_rules.yaml`` is a complete example)::
+
+    repeat_interval: 4h        # re-notify a still-firing alert this often; default 4h
+    flap_window: 5m            # hold a resolution this long (see alerts.lifecycle); default 0m
+    rules:
+      - name: first_response_slow          # unique; becomes the alert's alertname
+        kind: threshold                    # threshold | anomaly | rate_of_change
+        kpi: first_response_p90_s          # a KPI of shoppulse.kpis.REGISTRY
+        op: ">"                            # > | >= | < | <=
+        value: 30
+        for: 3m                            # how long the condition holds before firing
+        severity: warning                  # info | warning | critical; default warning
+        labels: {team: support}            # extra labels (not alertname/store_id/kpi/severity)
+        annotations:
+          summary: "First-response p90 above {threshold} s"
+          description: "{store_id}: {kpi} is {value}"
+        stores:                            # per-store overrides: value, for, severity, disabled
+          store-001: {value: 45, for: 5m}
+          store-002: {disabled: true}
+      - name: conversion_drop
+        kind: anomaly
+        signal: conversion_drop            # a detector signal's alertname
+        severity: warning
+      - name: sessions_collapse
+        kind: rate_of_change
+        kpi: sessions
+        window: 10m                        # compare with the value this long before
+        op: "<"                            # on the relative change (now - then) / |then|
+        value: -0.5                        # i.e. down by more than 50 %
+
+Durations are a whole number with ``s``, ``m`` or ``h`` (``90s``, ``3m``, ``1h``).
+Annotation templates may use the placeholders ``{store_id}``, ``{value}``, ``{threshold}``,
+``{kpi}``, ``{expected}``, ``{rule}`` and ``{severity}``, nothing else (no format specs).
+
+Errors name the field path and the YAML line, e.g.
+``line 7: rules[0].kpi: unknown KPI 'nope'``.
+
+>>> rs = load_rules('''
+... rules:
+...   - {name: roas_low, kind: threshold, kpi: roas, op: "<", value: 4}
+... ''')
+>>> len(rs), rs.rules[0].breaches(3.5), rs.rules[0].breaches(4.0)
+(1, True, False)
+>>> load_rules('''
+... rules:
+...   - name: roas_low
+...     kind: threshold
+...     kpi: roas
+...     op: "=="
+...     value: 4
+... ''')
+Traceback (most recent call last):
+...
+alerts.rules.RulesError: line 6: rules[0].op: Input should be '>', '>=', '<' or '<='
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Any, Final, Literal, cast
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import InitErrorDetails
+
+from shoppulse.alert_shape import Severity
+from shoppulse.kpis import KPI_BY_NAME
+from shoppulse.targets import describe_validation_error, parse_yaml_mapping
+
+RuleKind = Literal["threshold", "anomaly", "rate_of_change"]
+Op = Literal[">", ">=", "<", "<="]
+
+#: Placeholders an annotation template may use.
+PLACEHOLDERS: Final = frozenset(
+    ("store_id", "value", "threshold", "kpi", "expected", "rule", "severity")
+)
+#: Labels every alert carries; a rule's ``labels`` may not set them.
+RESERVED_LABELS: Final = frozenset(("alertname", "store_id", "kpi", "severity"))
+DEFAULT_RULES_PATH: Final = Path(__file__).with_name("default_rules.yaml")
+
+_DURATION_RE: Final = re.compile(r"^([0-9]+)(s|m|h)$")
+_UNIT_MS: Final = {"s": 1_000, "m": 60_000, "h": 3_600_000}
+_NAME_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class RulesError(ValueError):
+    """A rules file that does not parse or validate; one line per error, each with its line."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors: tuple[str, ...] = tuple(errors)
+
+
+def parse_duration_ms(text: str) -> int:
+    """``"3m"`` as milliseconds.
+
+    >>> parse_duration_ms("90s"), parse_duration_ms("3m"), parse_duration_ms("1h")
+    (90000, 180000, 3600000)
+    """
+    m = _DURATION_RE.match(text)
+    if m is None:
+        raise ValueError(f"bad duration {text!r}: use a whole number with s, m or h, e.g. 3m")
+    return int(m.group(1)) * _UNIT_MS[m.group(2)]
+
+
+def render(template: str, fields: Mapping[str, str]) -> str:
+    """Fill a (validated) annotation template."""
+    return template.format_map(dict(fields))
+
+
+# --- YAML schema --------------------------------------------------------------------------
+
+
+def _check_duration(value: str) -> str:
+    parse_duration_ms(value)
+    return value
+
+
+def _check_kpi(value: str) -> str:
+    if value not in KPI_BY_NAME:
+        raise ValueError(f"unknown KPI {value!r}; the KPIs are listed in docs/kpis.md")
+    return value
+
+
+def _check_template(value: str) -> str:
+    try:
+        parts = list(string.Formatter().parse(value))
+    except ValueError as exc:
+        raise ValueError(f"bad template: {exc} (write {{{{ and }}}} for literal braces)") from None
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in PLACEHOLDERS:
+            known = ", ".join(f"{{{p}}}" for p in sorted(PLACEHOLDERS))
+            raise ValueError(f"unknown placeholder {{{name}}}; known: {known}")
+        if spec or conversion:
+            raise ValueError(f"placeholder {{{name}}} takes no format spec or conversion")
+    return value
+
+
+def _check_name(value: str) -> str:
+    if not _NAME_RE.match(value):
+        raise ValueError(f"bad name {value!r}: use letters, digits and _")
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_check_duration)]
+KpiName = Annotated[str, AfterValidator(_check_kpi)]
+Template = Annotated[str, AfterValidator(_check_template)]
+Name = Annotated[str, AfterValidator(_check_name)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class _OverrideSpec(_Strict):
+    value: float | None = None
+    for_: Duration | None = Field(default=None, alias="for")
+    severity: Severity | None = None
+    disabled: bool = False
+
+
+class _AnnotationsSpec(_Strict):
+    summary: Template | None = None
+    description: Template | None = None
+
+
+class _RuleSpec(_Strict):
+    name: Name
+    kind: RuleKind
+    kpi: KpiName | None = None
+    signal: Name | None = None
+    op: Op | None = None
+    value: float | None = None
+    window: Duration | None = None
+    for_: Duration = Field(default="0m", alias="for")
+    severity: Severity = "warning"
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: _AnnotationsSpec = _AnnotationsSpec()
+    stores: dict[str, _OverrideSpec] = Field(default_factory=dict)
+
+
+class _RulesFileSpec(_Strict):
+    repeat_interval: Duration = "4h"
+    flap_window: Duration = "0m"
+    rules: list[_RuleSpec]
+
+
+#: Which of the kind-specific fields each kind needs (the others it must not have).
+_KIND_FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "threshold": ("kpi", "op", "value"),
+        "anomaly": ("signal",),
+        "rate_of_change": ("kpi", "op", "value", "window"),
+    }
+)
+_ALL_KIND_FIELDS: Final = ("kpi", "signal", "op", "value", "window")
+
+
+# --- compiled rules -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOverride:
+    value: float | None = None
+    for_ms: int | None = None
+    severity: Severity | None = None
+    disabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One validated rule. :meth:`for_store` applies a store's override."""
+
+    name: str
+    kind: RuleKind
+    kpi: str | None = None
+    signal: str | None = None
+    op: Op | None = None
+    value: float | None = None
+    window_ms: int | None = None
+    for_ms: int = 0
+    severity: Severity = "warning"
+    labels: Mapping[str, str] = field(default_factory=dict)
+    summary: str | None = None
+    description: str | None = None
+    stores: Mapping[str, StoreOverride] = field(default_factory=dict)
+
+    def for_store(self, store_id: str) -> Rule | None:
+        """The rule as it applies to one store, or ``None`` when disabled there."""
+        o = self.stores.get(store_id)
+        if o is None:
+            return self
+        if o.disabled:
+            return None
+        return replace(
+            self,
+            value=self.value if o.value is None else o.value,
+            for_ms=self.for_ms if o.for_ms is None else o.for_ms,
+            severity=self.severity if o.severity is None else o.severity,
+        )
+
+    def breaches(self, x: float) -> bool:
+        """Whether ``x`` (the KPI value, or the relative change) satisfies ``op value``."""
+        if self.op is None or self.value is None:
+            raise ValueError(f"rule {self.name!r} ({self.kind}) has no op/value")
+        v = self.value
+        match self.op:
+            case ">":
+                return x > v
+            case ">=":
+                return x >= v
+            case "<":
+                return x < v
+            case "<=":
+                return x <= v
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+    repeat_interval_ms: int = 4 * 3_600_000
+    flap_window_ms: int = 0
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def get(self, name: str) -> Rule | None:
+        return next((r for r in self.rules if r.name == name), None)
+
+    def for_signal(self, alertname: str) -> tuple[Rule, ...]:
+        """The anomaly rules matching a detector signal's alertname."""
+        return tuple(r for r in self.rules if r.kind == "anomaly" and r.signal == alertname)
+
+    def of_kind(self, *kinds: RuleKind) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if r.kind in kinds)
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+def load_rules(text: str) -> RuleSet:
+    """Parse and validate a rules YAML document; :class:`RulesError` lists every problem."""
+    try:
+        data = parse_yaml_mapping(text, "rules")
+    except ValueError as exc:
+        raise RulesError([str(exc)]) from None
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    try:
+        spec = _RulesFileSpec.model_validate(data)
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors():
+            one = ValidationError.from_exception_data(exc.title, [cast(InitErrorDetails, err)])
+            errors.append(_at_line(root, err["loc"], describe_validation_error(one)))
+        raise RulesError(errors) from None
+    errors = _semantic_errors(spec, root)
+    if errors:
+        raise RulesError(errors)
+    return RuleSet(
+        tuple(_compile(r) for r in spec.rules),
+        repeat_interval_ms=parse_duration_ms(spec.repeat_interval),
+        flap_window_ms=parse_duration_ms(spec.flap_window),
+    )
+
+
+def load_rules_file(path: Path | str) -> RuleSet:
+    return load_rules(Path(path).read_text(encoding="utf-8"))
+
+
+def load_default_rules() -> RuleSet:
+    """The rules shipped in ``alerts/default_rules.yaml``."""
+    return load_rules_file(DEFAULT_RULES_PATH)
+
+
+def _semantic_errors(spec: _RulesFileSpec, root: yaml.Node | None) -> list[str]:
+    errors: list[str] = []
+
+    def err(loc: tuple[str | int, ...], msg: str) -> None:
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+        errors.append(_at_line(root, loc, f"{path}: {msg}"))
+
+    seen: dict[str, int] = {}
+    for i, r in enumerate(spec.rules):
+        if r.name in seen:
+            err(
+                ("rules", i, "name"), f"duplicate rule name {r.name!r} (also rules[{seen[r.name]}])"
+            )
+        seen.setdefault(r.name, i)
+        needed = _KIND_FIELDS[r.kind]
+        for f in _ALL_KIND_FIELDS:
+            present = getattr(r, f) is not None
+            if f in needed and not present:
+                err(("rules", i), f"{f}: required for kind {r.kind}")
+            elif f not in needed and present:
+                err(("rules", i, f), f"not allowed for kind {r.kind}")
+        for label in r.labels:
+            if label in RESERVED_LABELS:
+                err(("rules", i, "labels", label), "reserved label, set by the rule itself")
+        if r.window is not None and parse_duration_ms(r.window) < 60_000:
+            err(("rules", i, "window"), "must be at least 1m")
+        for sid, o in r.stores.items():
+            if o.value is not None and r.kind == "anomaly":
+                err(("rules", i, "stores", sid, "value"), "not allowed for kind anomaly")
+    return errors
+
+
+def _compile(r: _RuleSpec) -> Rule:
+    return Rule(
+        name=r.name,
+        kind=r.kind,
+        kpi=r.kpi,
+        signal=r.signal,
+        op=r.op,
+        value=r.value,
+        window_ms=None if r.window is None else parse_duration_ms(r.window),
+        for_ms=parse_duration_ms(r.for_),
+        severity=r.severity,
+        labels=MappingProxyType(dict(r.labels)),
+        summary=r.annotations.summary,
+        description=r.annotations.description,
+        stores=MappingProxyType(
+            {
+                sid: StoreOverride(
+                    value=o.value,
+                    for_ms=None if o.for_ is None else parse_duration_ms(o.for_),
+                    severity=o.severity,
+                    disabled=o.disabled,
+                )
+                for sid, o in r.stores.items()
+            }
+        ),
+    )
+
+
+def _at_line(root: yaml.Node | None, loc: Sequence[Any], message: str) -> str:
+    line = node_line(root, loc)
+    return message if line is None else f"line {line}: {message}"
+
+
+def node_line(root: yaml.Node | None, loc: Sequence[Any]) -> int | None:
+    """The 1-based YAML line of the deepest node along ``loc`` (a pydantic error location).
+
+    A mapping entry is located at its key; a part that is not in the document (a missing
+    field) leaves the line of its parent.
+    """
+    if root is None:
+        return None
+    node: yaml.Node = root
+    line = root.start_mark.line + 1
+    for part in loc:
+        if part == "[key]":
+            break
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                    line, node = key.start_mark.line + 1, value
+                    break
+            else:
+                break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if not 0 <= part < len(node.value):
+                break
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

@@ -1,0 +1,273 @@
+"""The alert lifecycle: pending, firing, resolved, dedup, repeat, flap hold, overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from alerts.lifecycle import AlertEngine, Evaluation
+from alerts.rules import RuleSet, load_rules
+from shoppulse.alert_shape import alert
+from shoppulse.timeutil import format_ts_ms
+
+M = 60_000
+T0 = 1_700_000_040_000  # a minute boundary
+
+RULES = """\
+repeat_interval: 10m
+flap_window: 0m
+rules:
+  - name: roas_low
+    kind: threshold
+    kpi: roas
+    op: "<"
+    value: 4
+    for: 3m
+    labels: {team: marketing}
+    annotations:
+      summary: "ROAS below {threshold}"
+      description: "{store_id}: {kpi} is {value}, threshold {threshold}"
+    stores:
+      s2: {value: 2}
+      s3: {disabled: true}
+  - name: conversion_drop
+    kind: anomaly
+    signal: conversion_drop
+    severity: critical
+    annotations:
+      description: "{store_id}: {kpi} is {value} against {expected} expected"
+  - name: sessions_collapse
+    kind: rate_of_change
+    kpi: sessions
+    window: 5m
+    op: "<"
+    value: -0.5
+"""
+
+
+def _rules(**top: str) -> RuleSet:
+    text = RULES
+    for key, value in top.items():
+        text = text.replace(f"{key}: ", f"{key}: {value}  # ", 1)
+    return load_rules(text)
+
+
+def _feed(
+    engine: AlertEngine, store: str, values: Sequence[float | None], start: int = 0
+) -> list[list[dict[str, Any]]]:
+    """One final minute per value of ``roas``; the alerts each minute produced."""
+    return [
+        engine.on_minute(store, T0 + (start + i) * M, {"roas": v}) for i, v in enumerate(values)
+    ]
+
+
+def _statuses(per_minute: list[list[dict[str, Any]]]) -> list[str]:
+    return [",".join(a["status"] for a in out) or "-" for out in per_minute]
+
+
+def test_pending_until_for_then_firing_then_resolved() -> None:
+    engine = AlertEngine(_rules())
+    out = _feed(engine, "s1", [5.0, 3.0, 3.5, 3.0, 3.9, 4.5])
+    assert _statuses(out) == ["-", "-", "-", "firing", "-", "resolved"]
+    firing, resolved = out[3][0], out[5][0]
+    assert firing["labels"] == {
+        "alertname": "roas_low",
+        "store_id": "s1",
+        "kpi": "roas",
+        "severity": "warning",
+        "team": "marketing",
+    }
+    assert firing["startsAt"] == format_ts_ms(T0 + 1 * M)  # when the condition began
+    assert (firing["endsAt"], firing["value"], firing["expected"]) == (None, 3.0, 4.0)
+    assert firing["annotations"]["summary"] == "ROAS below 4"
+    assert firing["annotations"]["description"] == "s1: roas is 3, threshold 4"
+    assert resolved["fingerprint"] == firing["fingerprint"]
+    assert resolved["startsAt"] == firing["startsAt"]
+    assert resolved["endsAt"] == format_ts_ms(T0 + 5 * M)  # the first clear minute
+    assert resolved["value"] == 4.5
+    assert engine.states == {}
+
+
+def test_shape_matches_alert_shape() -> None:
+    engine = AlertEngine(_rules(**{"for": "0m"}))
+    (fired,) = engine.on_minute("s1", T0, {"roas": 1.0})
+    reference = alert(
+        name="x",
+        store_id="s",
+        kpi="k",
+        severity="info",
+        status="firing",
+        starts_at_ms=T0,
+        value=1.0,
+        expected=2.0,
+        summary="",
+        description="",
+    )
+    assert set(fired) == set(reference)
+    assert set(fired["annotations"]) == set(reference["annotations"])
+
+
+def test_pending_dropped_when_condition_clears_before_for() -> None:
+    engine = AlertEngine(_rules())
+    assert _statuses(_feed(engine, "s1", [3.0, 3.0, 5.0, 3.0, 3.0])) == ["-"] * 5
+    assert [s.phase for s in engine.states.values()] == ["pending"]
+
+
+def test_dedup_and_republished_minutes() -> None:
+    engine = AlertEngine(_rules())
+    out = _feed(engine, "s1", [3.0] * 8)
+    assert _statuses(out) == ["-", "-", "firing", "-", "-", "-", "-", "-"]
+    # the same minute (or an older one) published again changes nothing
+    assert engine.on_minute("s1", T0 + 7 * M, {"roas": 9.0}) == []
+    assert engine.on_minute("s1", T0 + 3 * M, {"roas": 9.0}) == []
+    assert len(engine.states) == 1
+
+
+def test_repeat_interval_re_emits_while_firing() -> None:
+    engine = AlertEngine(_rules())  # repeat_interval 10m
+    out = _feed(engine, "s1", [3.0] * 25)
+    firing_at = [i for i, s in enumerate(_statuses(out)) if s == "firing"]
+    assert firing_at == [2, 12, 22]
+    starts = {out[i][0]["startsAt"] for i in firing_at}
+    assert starts == {format_ts_ms(T0)}
+
+
+def test_no_repeat_when_interval_is_zero() -> None:
+    engine = AlertEngine(_rules(), repeat_interval_ms=0)
+    assert _statuses(_feed(engine, "s1", [3.0] * 30)).count("firing") == 1
+
+
+def test_flap_window_holds_the_resolution() -> None:
+    engine = AlertEngine(_rules(), flap_window_ms=3 * M)
+    values = [3.0, 3.0, 3.0, 5.0, 5.0, 3.0, 5.0, 5.0, 5.0, 5.0]
+    out = _feed(engine, "s1", values)
+    # fires at minute 2; clears at 3-4 (held), back at 5 (stays firing, nothing emitted),
+    # clears from minute 6 and resolves after 3 clear minutes (minute 8)
+    assert _statuses(out) == ["-", "-", "firing", "-", "-", "-", "-", "-", "resolved", "-"]
+    resolved = out[8][0]
+    assert resolved["startsAt"] == format_ts_ms(T0)
+    assert resolved["endsAt"] == format_ts_ms(T0 + 6 * M)
+
+
+def test_without_flap_window_a_flap_re_fires() -> None:
+    engine = AlertEngine(_rules(**{"for": "0m"}))
+    out = _feed(engine, "s1", [3.0, 5.0, 3.0, 5.0])
+    assert _statuses(out) == ["firing", "resolved", "firing", "resolved"]
+
+
+def test_no_data_changes_nothing() -> None:
+    engine = AlertEngine(_rules())
+    out = _feed(engine, "s1", [3.0, None, 3.0, 3.0])
+    assert _statuses(out) == ["-", "-", "firing", "-"]  # for (3m) elapsed since minute 0
+    assert out[2][0]["startsAt"] == format_ts_ms(T0)
+    assert engine.on_minute("s1", T0 + 4 * M, {"roas": None}) == []  # no data: not resolved
+    assert [s.phase for s in engine.states.values()] == ["firing"]
+
+
+def test_per_store_override_threshold_and_disabled() -> None:
+    engine = AlertEngine(_rules(**{"for": "0m"}))
+    assert engine.on_minute("s2", T0, {"roas": 3.0}) == []  # s2's threshold is 2
+    (fired,) = engine.on_minute("s2", T0 + M, {"roas": 1.5})
+    assert (fired["expected"], fired["annotations"]["summary"]) == (2.0, "ROAS below 2")
+    assert _statuses(_feed(engine, "s3", [0.1] * 5)) == ["-"] * 5  # disabled for s3
+    assert [a["labels"]["store_id"] for a in engine.on_minute("s1", T0, {"roas": 3.0})] == ["s1"]
+
+
+def _signal(status: str, starts: int, ends: int | None = None) -> dict[str, Any]:
+    return alert(
+        name="conversion_drop",
+        store_id="s1",
+        kpi="payment_conversion",
+        severity="warning",
+        status="firing" if status == "firing" else "resolved",
+        starts_at_ms=starts,
+        ends_at_ms=ends,
+        value=0.021,
+        expected=0.034,
+        summary="Payment conversion dropped",
+        description="",
+    )
+
+
+def test_anomaly_rule_from_signals() -> None:
+    engine = AlertEngine(_rules())
+    (fired,) = engine.on_signal(_signal("firing", T0))
+    assert fired["status"] == "firing"
+    assert fired["labels"]["alertname"] == "conversion_drop"
+    assert fired["labels"]["kpi"] == "payment_conversion"
+    assert fired["labels"]["severity"] == "critical"  # the rule's, not the signal's
+    assert (fired["value"], fired["expected"]) == (0.021, 0.034)
+    assert (
+        fired["annotations"]["description"]
+        == "s1: payment_conversion is 0.021 against 0.034 expected"
+    )
+    assert engine.on_signal(_signal("firing", T0)) == []  # duplicate signal
+    (resolved,) = engine.on_signal(_signal("resolved", T0, T0 + 5 * M))
+    assert resolved["status"] == "resolved"
+    assert resolved["endsAt"] == format_ts_ms(T0 + 5 * M)
+    assert resolved["fingerprint"] == fired["fingerprint"]
+    other = alert(
+        name="traffic_spike",
+        store_id="s1",
+        kpi="sessions",
+        severity="warning",
+        status="firing",
+        starts_at_ms=T0,
+        value=1.0,
+        expected=0.5,
+        summary="",
+        description="",
+    )
+    assert engine.on_signal(other) == []  # no rule for it
+
+
+def test_anomaly_rule_with_for_needs_ticks() -> None:
+    text = RULES.replace("    severity: critical\n", "    severity: critical\n    for: 3m\n")
+    engine = AlertEngine(load_rules(text))
+    assert engine.on_signal(_signal("firing", T0)) == []
+    assert engine.tick(T0 + 2 * M) == []
+    (fired,) = engine.tick(T0 + 3 * M)
+    assert fired["status"] == "firing"
+    assert engine.tick(T0 + 4 * M) == []
+    # a signal that resolves while still pending emits nothing
+    engine2 = AlertEngine(load_rules(text))
+    engine2.on_signal(_signal("firing", T0))
+    assert engine2.on_signal(_signal("resolved", T0, T0 + M)) == []
+    assert engine2.states == {}
+
+
+def test_rate_of_change() -> None:
+    engine = AlertEngine(_rules())
+    sessions = [100, 100, 100, 100, 100, 100, 40, 45, 60, 90]
+    out = [
+        [
+            a
+            for a in engine.on_minute("s1", T0 + i * M, {"sessions": s})
+            if a["labels"]["alertname"] == "sessions_collapse"
+        ]
+        for i, s in enumerate(sessions)
+    ]
+    # minute 6 is 60 % below minute 1; minute 7 55 % below minute 2; minute 8 only 40 %
+    assert _statuses(out) == ["-"] * 6 + ["firing", "-", "resolved", "-"]
+    assert out[6][0]["value"] == -0.6
+    assert out[6][0]["expected"] == -0.5
+
+
+def test_rate_of_change_without_history_is_no_data() -> None:
+    engine = AlertEngine(_rules())
+    (ev,) = [
+        e
+        for e in engine.evaluator.evaluate("s1", T0, {"sessions": 10})  # type: ignore[union-attr]
+        if e.rule.kind == "rate_of_change"
+    ]
+    assert ev.active is None
+
+
+def test_observe_directly() -> None:
+    rules = _rules(**{"for": "0m"})
+    rule = rules.rules[0]
+    engine = AlertEngine(rules)
+    (fired,) = engine.observe(Evaluation(rule, "s9", T0, True, 1.0, 4.0))
+    assert fired["labels"]["store_id"] == "s9"
+    (res,) = engine.observe(Evaluation(rule, "s9", T0 + M, False, 5.0, 4.0))
+    assert res["status"] == "resolved"
