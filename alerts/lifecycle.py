@@ -254,6 +254,64 @@ class AlertEngine:
                 st.phase, st.cleared_at_ms = "held", ev.at_ms
         return self._advance(st, ev.now_ms)
 
+    # -- persistence ---------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        """The engine's state as JSON-ready data (rules are referenced by name)."""
+        assert self.evaluator is not None
+        return {
+            "states": [
+                {
+                    "rule": st.rule.name,
+                    "store_id": st.store_id,
+                    "kpi": st.kpi,
+                    "labels": st.labels,
+                    "fingerprint": st.fingerprint,
+                    "phase": st.phase,
+                    "active_since_ms": st.active_since_ms,
+                    "value": st.value,
+                    "expected": st.expected,
+                    "last_notified_ms": st.last_notified_ms,
+                    "cleared_at_ms": st.cleared_at_ms,
+                }
+                for st in self.states.values()
+            ],
+            "last_at_ms": self.last_at_ms,
+            "history": [
+                [store, kpi, [[m, v] for m, v in hist.items()]]
+                for (store, kpi), hist in self.evaluator._history.items()
+            ],
+        }
+
+    @classmethod
+    def from_state(cls, rules: RuleSet, data: Mapping[str, Any]) -> AlertEngine:
+        """Rebuild an engine; states of rules no longer configured (or disabled) are dropped."""
+        engine = cls(rules)
+        assert engine.evaluator is not None
+        for item in data.get("states", []):
+            base = rules.get(str(item["rule"]))
+            rule = base.for_store(str(item["store_id"])) if base is not None else None
+            if rule is None:
+                continue
+            st = AlertState(
+                rule,
+                str(item["store_id"]),
+                str(item["kpi"]),
+                {str(k): str(v) for k, v in item["labels"].items()},
+                str(item["fingerprint"]),
+                item["phase"],
+                int(item["active_since_ms"]),
+                _num(item.get("value")),
+                _num(item.get("expected")),
+                item.get("last_notified_ms"),
+                item.get("cleared_at_ms"),
+            )
+            engine.states[st.fingerprint] = st
+        engine.last_at_ms = {str(k): int(v) for k, v in data.get("last_at_ms", {}).items()}
+        for store, kpi, points in data.get("history", []):
+            engine.evaluator._history[(str(store), str(kpi))] = {int(m): _num(v) for m, v in points}
+        return engine
+
     # -- state machine -------------------------------------------------------------------
 
     def _advance(self, st: AlertState, now_ms: int) -> list[dict[str, Any]]:

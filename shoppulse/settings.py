@@ -61,6 +61,10 @@ class Settings(BaseSettings):
         default=30, ge=1, description="Observations per hour-of-day slot before a detector scores."
     )
 
+    rules_file: Path | None = Field(
+        default=None, description="Alert rules YAML; None: alerts/default_rules.yaml."
+    )
+
     # Windows (event time).
     window_s: int = Field(default=60, ge=1)
     grace_s: float = Field(default=5.0, ge=0)

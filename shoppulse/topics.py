@@ -11,6 +11,7 @@ INVENTORY: Final = "shop.inventory"
 DEADLETTER: Final = "shop.deadletter"
 KPIS: Final = "shoppulse.kpis"
 ALERTS: Final = "shoppulse.alerts"
+SIGNALS: Final = "shoppulse.signals"
 
 EventFamily = Literal["shop.orders", "shop.clicks", "shop.chats", "shop.inventory"]
 SOURCE_TOPICS: Final[tuple[EventFamily, ...]] = (ORDERS, CLICKS, CHATS, INVENTORY)

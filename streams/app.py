@@ -16,9 +16,11 @@ import faust
 from faust.types import TP
 from prometheus_client import CollectorRegistry
 
+from alerts.rules import RuleSet, load_default_rules, load_rules_file
 from shoppulse import topics
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
+from streams.alerting import install_alerting
 from streams.detection import install_detection
 from streams.kafka_auth import faust_credentials
 from streams.metrics import WorkerMetrics
@@ -77,6 +79,13 @@ class TopicPublisher:
 
     async def publish_dead_letter(self, key: bytes | None, record: bytes) -> None:
         await self._deadletter.send(key=key, value=record)
+
+
+def load_rules_setting(settings: Settings) -> RuleSet:
+    """The alert rules: ``SHOPPULSE_RULES_FILE``, else the packaged defaults."""
+    if settings.rules_file is None:
+        return load_default_rules()
+    return load_rules_file(settings.rules_file)
 
 
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> faust.App:
@@ -193,6 +202,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
     if settings.detection_enabled:
         install_detection(app, settings)
+    install_alerting(app, settings, load_rules_setting(settings))
     app.shoppulse_processor = processor  # type: ignore[attr-defined]
     app.shoppulse_metrics = metrics  # type: ignore[attr-defined]
     return app

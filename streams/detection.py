@@ -1,4 +1,4 @@
-"""The detection agent: final minutes from ``shoppulse.kpis`` → signals on ``shoppulse.alerts``.
+"""The detection agent: final minutes from ``shoppulse.kpis`` → signals on ``shoppulse.signals``.
 
 It reads the worker's own output topic (keyed by store, so a store's minutes stay
 on one partition and in order), keeps one :class:`StoreDetectors` state per store
@@ -23,7 +23,7 @@ log = logging.getLogger("shoppulse.detection")
 
 def install_detection(app: Any, settings: Settings) -> None:
     kpis = app.topic(settings.topic(topics.KPIS), key_type=bytes, value_type=bytes)
-    alerts = app.topic(settings.topic(topics.ALERTS), key_type=bytes, value_type=bytes)
+    signals_topic = app.topic(settings.topic(topics.SIGNALS), key_type=bytes, value_type=bytes)
     table = app.Table(
         "store-detectors", key_type=str, value_type=bytes, partitions=settings.topic_partitions
     )
@@ -52,4 +52,4 @@ def install_detection(app: Any, settings: Settings) -> None:
             signals = detectors.on_final(snap)
             table[snap.store_id] = orjson.dumps(detectors.to_state())
             for signal in signals:
-                await alerts.send(key=snap.store_id.encode(), value=orjson.dumps(signal))
+                await signals_topic.send(key=snap.store_id.encode(), value=orjson.dumps(signal))

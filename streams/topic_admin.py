@@ -15,7 +15,13 @@ from shoppulse.settings import Settings
 
 log = logging.getLogger("shoppulse.topics")
 
-ALL_TOPICS = (*topics.SOURCE_TOPICS, topics.DEADLETTER, topics.KPIS, topics.ALERTS)
+ALL_TOPICS = (
+    *topics.SOURCE_TOPICS,
+    topics.DEADLETTER,
+    topics.KPIS,
+    topics.SIGNALS,
+    topics.ALERTS,
+)
 
 #: Per-topic configuration: the API rebuilds today, yesterday and the same day last week from
 #: shoppulse.kpis, so it keeps 9 days whatever the broker's default retention.

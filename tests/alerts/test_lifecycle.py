@@ -271,3 +271,29 @@ def test_observe_directly() -> None:
     assert fired["labels"]["store_id"] == "s9"
     (res,) = engine.observe(Evaluation(rule, "s9", T0 + M, False, 5.0, 4.0))
     assert res["status"] == "resolved"
+
+
+def test_engine_state_round_trip_continues_the_same_lifecycle() -> None:
+    from alerts.lifecycle import AlertEngine
+    from alerts.rules import load_rules
+
+    rules = load_rules(
+        """
+rules:
+  - {name: roas_low, kind: threshold, kpi: roas, op: "<", value: 4, for: 2m}
+  - {name: sessions_fall, kind: rate_of_change, kpi: sessions, window: 2m, op: "<", value: -0.5}
+"""
+    )
+    t = 1_700_000_040_000
+    a = AlertEngine(rules)
+    a.on_minute("s1", t, {"roas": 3.0, "sessions": 100.0})
+    b = AlertEngine.from_state(rules, a.to_state())
+    assert b.to_state() == a.to_state()
+    out_a = a.on_minute("s1", t + 60_000, {"roas": 3.0, "sessions": 90.0})
+    out_b = b.on_minute("s1", t + 60_000, {"roas": 3.0, "sessions": 90.0})
+    assert out_a == out_b
+    assert [x["status"] for x in out_b] == ["firing"]
+    fall_a = a.on_minute("s1", t + 120_000, {"roas": 3.0, "sessions": 20.0})
+    fall_b = b.on_minute("s1", t + 120_000, {"roas": 3.0, "sessions": 20.0})
+    assert fall_a == fall_b
+    assert [x["labels"]["alertname"] for x in fall_b] == ["sessions_fall"]

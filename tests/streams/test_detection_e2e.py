@@ -1,4 +1,5 @@
-"""Detection through the real broker and worker: closed minutes → signals on shoppulse.alerts."""
+"""Detection and alerting through the real broker and worker: closed minutes → signals on
+shoppulse.signals → rule-based alerts on shoppulse.alerts."""
 
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ def test_an_outage_and_a_stock_out_become_firing_and_resolved_signals(
         ("checkout_outage", "firing"),
         ("conversion_drop", "firing"),
     }
-    alerts = poll_until(settings, topics.ALERTS, lambda a: wanted <= seen(a), 120.0)
+    alerts = poll_until(settings, topics.SIGNALS, lambda a: wanted <= seen(a), 120.0)
     assert wanted <= seen(alerts)
     by_name = {a["labels"]["alertname"]: a for a in alerts if a["status"] == "firing"}
     outage = by_name["checkout_outage"]
@@ -147,3 +148,28 @@ def test_detector_state_survives_a_worker_restart(
     assert any(
         a["labels"]["alertname"] == "checkout_outage" and a["status"] == "firing" for a in alerts
     )
+
+
+def test_default_rules_turn_signals_into_alerts(
+    settings: Settings, start_worker: WorkerFactory
+) -> None:
+    """The anomaly rules of alerts/default_rules.yaml notify the checkout outage (critical)
+    and the stock-out, firing then resolved, on shoppulse.alerts."""
+    start_worker(settings.model_copy(update={"detection_warmup": 20}))
+    p = producer(settings)
+    for family, value in events():
+        p.send(settings.topic(family), key=STORE.encode(), value=orjson.dumps(value))
+    p.flush()
+    wanted = {("checkout_outage", "firing"), ("stock_out", "firing"), ("stock_out", "resolved")}
+
+    def seen(alerts: list[dict[str, Any]]) -> set[tuple[str, str]]:
+        return {(a["labels"]["alertname"], a["status"]) for a in alerts}
+
+    alerts = poll_until(settings, topics.ALERTS, lambda a: wanted <= seen(a), 120.0)
+    assert wanted <= seen(alerts)
+    outage = next(a for a in alerts if a["labels"]["alertname"] == "checkout_outage")
+    assert outage["labels"]["severity"] == "critical"
+    assert outage["annotations"]["source"] == "rule:anomaly"
+    assert STORE in outage["annotations"]["description"]
+    firings = [a for a in alerts if a["labels"]["alertname"] == "checkout_outage"]
+    assert len(firings) == 1  # deduplicated: one notification while it keeps firing
