@@ -1,0 +1,167 @@
+"""The Alertmanager notifier against a real ``prometheus-alertmanager`` process.
+
+Alertmanager routes everything to a webhook receiver on a local recording HTTP server;
+the test checks the firing alert is stored and forwarded, then that the resolved one is.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from alerts.notifiers.alertmanager import AlertmanagerNotifier
+from shoppulse.alert_shape import alert
+from shoppulse.timeutil import format_ts_ms
+from tests.alerts.test_notifiers import RecordingServer, free_port
+
+ALERTMANAGER = Path("/usr/bin/prometheus-alertmanager")
+READY_TIMEOUT_S = 30.0
+NOTIFY_TIMEOUT_S = 30.0
+
+pytestmark = pytest.mark.integration
+
+CONFIG = """\
+route:
+  receiver: hook
+  group_by: ["alertname", "store_id"]
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: "{url}"
+        send_resolved: true
+"""
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout_s: float) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def receiver() -> Iterator[RecordingServer]:
+    server = RecordingServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def alertmanager(receiver: RecordingServer, tmp_path: Path) -> Iterator[str]:
+    assert ALERTMANAGER.exists(), f"{ALERTMANAGER} is required (apt prometheus-alertmanager)"
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(CONFIG.format(url=receiver.url + "/am"))
+    port = free_port()
+    log_path = tmp_path / "alertmanager.log"
+    base = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                str(ALERTMANAGER),
+                f"--config.file={config}",
+                f"--storage.path={tmp_path / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--cluster.listen-address=",
+                "--log.level=debug",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+
+            def ready() -> bool:
+                if proc.poll() is not None:
+                    raise AssertionError(
+                        f"alertmanager exited with {proc.returncode}:\n{log_path.read_text()}"
+                    )
+                try:
+                    return httpx.get(f"{base}/-/ready", timeout=1).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            wait_for("alertmanager /-/ready", ready, READY_TIMEOUT_S)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def notifications(receiver: RecordingServer, status: str) -> list[dict[str, Any]]:
+    out = []
+    for req in receiver.snapshot():
+        payload = req.json()
+        if req.path == "/am" and payload.get("status") == status:
+            out.append(payload)
+    return out
+
+
+async def test_firing_then_resolved_reach_the_receiver(
+    alertmanager: str, receiver: RecordingServer
+) -> None:
+    now_ms = time.time_ns() // 1_000_000
+    firing = alert(
+        name="conversion_drop",
+        store_id="s1",
+        kpi="payment_conversion",
+        severity="critical",
+        status="firing",
+        starts_at_ms=now_ms - 120_000,
+        value=0.021,
+        expected=0.034,
+        summary="Payment conversion dropped",
+        description="s1: 0.021 against 0.034 expected",
+    )
+    notifier = AlertmanagerNotifier(alertmanager, "http://dash.local/", timeout_s=5)
+
+    await notifier.send(firing)
+
+    def stored() -> list[dict[str, Any]]:
+        alerts: list[dict[str, Any]] = httpx.get(
+            f"{alertmanager}/api/v2/alerts", params={"filter": 'store_id="s1"'}, timeout=5
+        ).json()
+        return alerts
+
+    [am_alert] = wait_for("the alert in /api/v2/alerts", stored, NOTIFY_TIMEOUT_S)
+    assert am_alert["labels"]["alertname"] == "conversion_drop"
+    assert am_alert["status"]["state"] == "active"
+    assert am_alert["annotations"]["summary"] == "Payment conversion dropped"
+    assert am_alert["generatorURL"] == "http://dash.local/?store=s1"
+
+    [fired, *_] = wait_for(
+        "the firing webhook", lambda: notifications(receiver, "firing"), NOTIFY_TIMEOUT_S
+    )
+    [fired_alert] = fired["alerts"]
+    assert fired_alert["labels"]["store_id"] == "s1"
+    assert fired_alert["labels"]["severity"] == "critical"
+    assert fired_alert["annotations"]["value"] == "0.021"
+
+    resolved = dict(firing, status="resolved", endsAt=format_ts_ms(time.time_ns() // 1_000_000))
+    await notifier.send(resolved)
+
+    [done, *_] = wait_for(
+        "the resolved webhook", lambda: notifications(receiver, "resolved"), NOTIFY_TIMEOUT_S
+    )
+    [done_alert] = done["alerts"]
+    assert done_alert["status"] == "resolved"
+    assert done_alert["labels"]["alertname"] == "conversion_drop"
+    assert done_alert["endsAt"].startswith(resolved["endsAt"][:19])
