@@ -63,14 +63,19 @@ def to_alertmanager(alert: Mapping[str, Any], dashboard_url: str, *, now_ms: int
     if starts:
         out["startsAt"] = str(starts)
     if alert.get("status") == "resolved":
-        ends_ms = now_ms
-        try:
-            if alert.get("endsAt"):
-                ends_ms = min(now_ms, parse_ts_ms(alert["endsAt"]))
-        except TimestampError:
-            pass
-        out["endsAt"] = format_ts_ms(ends_ms)
+        out["endsAt"] = format_ts_ms(_resolved_at_ms(alert.get("endsAt"), now_ms))
     return out
+
+
+def _resolved_at_ms(ends_at: object, now_ms: int) -> int:
+    """``endsAt`` no later than now (Alertmanager resolves on ``endsAt <= now``); now when it
+    is missing or unreadable."""
+    if not ends_at:
+        return now_ms
+    try:
+        return min(now_ms, parse_ts_ms(ends_at))
+    except TimestampError:
+        return now_ms
 
 
 class AlertmanagerNotifier:

@@ -16,9 +16,10 @@ import httpx
 import pytest
 
 from alerts.notifiers.alertmanager import AlertmanagerNotifier
+from cli.broker import free_port
 from shoppulse.alert_shape import alert
 from shoppulse.timeutil import format_ts_ms
-from tests.alerts.test_notifiers import RecordingServer, free_port
+from tests.alerts.conftest import RecordingServer
 
 ALERTMANAGER = Path("/usr/bin/prometheus-alertmanager")
 READY_TIMEOUT_S = 30.0
@@ -53,20 +54,10 @@ def wait_for(what: str, check: Callable[[], Any], timeout_s: float) -> Any:
 
 
 @pytest.fixture
-def receiver() -> Iterator[RecordingServer]:
-    server = RecordingServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def alertmanager(receiver: RecordingServer, tmp_path: Path) -> Iterator[str]:
+def alertmanager(http_server: RecordingServer, tmp_path: Path) -> Iterator[str]:
     assert ALERTMANAGER.exists(), f"{ALERTMANAGER} is required (apt prometheus-alertmanager)"
     config = tmp_path / "alertmanager.yml"
-    config.write_text(CONFIG.format(url=receiver.url + "/am"))
+    config.write_text(CONFIG.format(url=http_server.url + "/am"))
     port = free_port()
     log_path = tmp_path / "alertmanager.log"
     base = f"http://127.0.0.1:{port}"
@@ -106,9 +97,9 @@ def alertmanager(receiver: RecordingServer, tmp_path: Path) -> Iterator[str]:
                 proc.wait(timeout=10)
 
 
-def notifications(receiver: RecordingServer, status: str) -> list[dict[str, Any]]:
+def notifications(http_server: RecordingServer, status: str) -> list[dict[str, Any]]:
     out = []
-    for req in receiver.snapshot():
+    for req in http_server.snapshot():
         payload = req.json()
         if req.path == "/am" and payload.get("status") == status:
             out.append(payload)
@@ -116,7 +107,7 @@ def notifications(receiver: RecordingServer, status: str) -> list[dict[str, Any]
 
 
 async def test_firing_then_resolved_reach_the_receiver(
-    alertmanager: str, receiver: RecordingServer
+    alertmanager: str, http_server: RecordingServer
 ) -> None:
     now_ms = time.time_ns() // 1_000_000
     firing = alert(
@@ -148,7 +139,7 @@ async def test_firing_then_resolved_reach_the_receiver(
     assert am_alert["generatorURL"] == "http://dash.local/?store=s1"
 
     [fired, *_] = wait_for(
-        "the firing webhook", lambda: notifications(receiver, "firing"), NOTIFY_TIMEOUT_S
+        "the firing webhook", lambda: notifications(http_server, "firing"), NOTIFY_TIMEOUT_S
     )
     [fired_alert] = fired["alerts"]
     assert fired_alert["labels"]["store_id"] == "s1"
@@ -159,7 +150,7 @@ async def test_firing_then_resolved_reach_the_receiver(
     await notifier.send(resolved)
 
     [done, *_] = wait_for(
-        "the resolved webhook", lambda: notifications(receiver, "resolved"), NOTIFY_TIMEOUT_S
+        "the resolved webhook", lambda: notifications(http_server, "resolved"), NOTIFY_TIMEOUT_S
     )
     [done_alert] = done["alerts"]
     assert done_alert["status"] == "resolved"

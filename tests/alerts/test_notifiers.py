@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -28,7 +24,9 @@ from alerts.notifiers.webhook import (
     sign,
     verify_signature,
 )
+from cli.broker import free_port
 from shoppulse.alert_shape import alert
+from tests.alerts.conftest import RecordingServer
 
 T0 = 1_700_000_040_000
 DASH = "http://dash.local/"
@@ -54,76 +52,6 @@ def resolved() -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- a recording HTTP server
-
-
-@dataclass
-class Recorded:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class RecordingServer:
-    """A real HTTP server on 127.0.0.1 that records POSTs; ``fail_next`` 503s first."""
-
-    fail_next: int = 0
-    fail_status: int = 503
-    requests: list[Recorded] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: ThreadingHTTPServer | None = None
-
-    def start(self) -> None:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with owner._lock:
-                    owner.requests.append(Recorded(self.path, dict(self.headers.items()), body))
-                    failing = owner.fail_next > 0
-                    if failing:
-                        owner.fail_next -= 1
-                status = owner.fail_status if failing else 200
-                payload = b"nope" if failing else b"ok"
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def snapshot(self) -> list[Recorded]:
-        with self._lock:
-            return list(self.requests)
-
-
-@pytest.fixture
-def http_server() -> Iterator[RecordingServer]:
-    server = RecordingServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def no_sleep(_: float) -> None:
@@ -362,13 +290,6 @@ class RecordingHandler:
             (envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(raw))
         )
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture
