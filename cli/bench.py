@@ -159,7 +159,7 @@ def measure_pipeline(
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.topic_admin import ensure_topics
+    from shoppulse.topic_admin import ensure_topics
 
     with tempfile.TemporaryDirectory(prefix="shoppulse-bench-") as tmp:
         workdir = Path(tmp)

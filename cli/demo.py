@@ -80,7 +80,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 "api_port": args.port,
             }
         )
-        from streams.topic_admin import ensure_topics
+        from shoppulse.topic_admin import ensure_topics
 
         ensure_topics(settings)
         env = settings.to_env()

@@ -12,6 +12,8 @@ DEADLETTER: Final = "shop.deadletter"
 KPIS: Final = "shoppulse.kpis"
 ALERTS: Final = "shoppulse.alerts"
 SIGNALS: Final = "shoppulse.signals"
+ALERT_ACTIONS: Final = "shoppulse.alert-actions"
+UNDELIVERABLE: Final = "shoppulse.undeliverable"
 
 EventFamily = Literal["shop.orders", "shop.clicks", "shop.chats", "shop.inventory"]
 SOURCE_TOPICS: Final[tuple[EventFamily, ...]] = (ORDERS, CLICKS, CHATS, INVENTORY)

@@ -16,8 +16,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     import faust
     from prometheus_client import CollectorRegistry, start_http_server
 
+    from shoppulse.topic_admin import ensure_topics
     from streams.app import create_app
-    from streams.topic_admin import ensure_topics
 
     settings.worker_data_dir.mkdir(parents=True, exist_ok=True)
     ensure_topics(settings)

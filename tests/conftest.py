@@ -11,7 +11,7 @@ import pytest
 from cli.broker import LocalKafka
 from cli.processes import Child, shoppulse_command
 from shoppulse.settings import Settings
-from streams.topic_admin import ensure_topics
+from shoppulse.topic_admin import ensure_topics
 
 WORKER_READY_TIMEOUT_S = 90.0
 

@@ -21,12 +21,19 @@ ALL_TOPICS = (
     topics.KPIS,
     topics.SIGNALS,
     topics.ALERTS,
+    topics.ALERT_ACTIONS,
+    topics.UNDELIVERABLE,
 )
 
 #: Per-topic configuration: the API rebuilds today, yesterday and the same day last week from
 #: shoppulse.kpis, so it keeps 9 days whatever the broker's default retention.
 TOPIC_CONFIGS: dict[str, dict[str, str]] = {
     topics.KPIS: {"retention.ms": str(9 * 24 * 3_600_000)},
+    # Acknowledgements and silences are state, keyed by what they are about: compaction keeps
+    # the latest record of each key for ever.
+    topics.ALERT_ACTIONS: {"cleanup.policy": "compact"},
+    # What the dispatcher could not deliver, kept a month for the operators to look into.
+    topics.UNDELIVERABLE: {"retention.ms": str(30 * 24 * 3_600_000)},
 }
 
 

@@ -7,7 +7,7 @@ from kafka.admin import ConfigResource, ConfigResourceType
 from shoppulse import topics
 from shoppulse.kafka_config import kafka_python_config
 from shoppulse.settings import Settings
-from streams.topic_admin import ALL_TOPICS, ensure_topics
+from shoppulse.topic_admin import ALL_TOPICS, ensure_topics
 
 pytestmark = pytest.mark.integration
 
@@ -24,5 +24,8 @@ def test_topics_are_created_once_with_partitions_and_kpi_retention(settings: Set
         kpis = settings.topic(topics.KPIS)
         response = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, kpis)])
         assert response["topic"][kpis]["retention.ms"]["value"] == str(9 * 24 * 3_600_000)
+        actions = settings.topic(topics.ALERT_ACTIONS)
+        response = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, actions)])
+        assert response["topic"][actions]["cleanup.policy"]["value"] == "compact"
     finally:
         admin.close()
