@@ -13,14 +13,16 @@ help: ## list the targets
 	@grep -E '^[a-z][a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
-APT_PACKAGES := openjdk-17-jdk-headless maven docker-compose prometheus-alertmanager
+APT_PACKAGES := openjdk-17-jdk-headless maven docker-compose prometheus prometheus-alertmanager chromium
 
 .PHONY: system-deps
-system-deps: ## install Java 17, Maven, docker-compose and Alertmanager (apt) if any is missing
+system-deps: ## install Java 17, Maven, docker-compose, Prometheus, Alertmanager, Chromium (apt) if missing
 	@command -v java >/dev/null && command -v mvn >/dev/null && command -v docker-compose >/dev/null \
-		&& test -x /usr/bin/prometheus-alertmanager || \
+		&& command -v promtool >/dev/null && test -x /usr/bin/prometheus-alertmanager \
+		&& test -x /usr/bin/chromium || \
 		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(APT_PACKAGES); \
-		  systemctl disable --now prometheus-alertmanager >/dev/null 2>&1 || true; }
+		  systemctl disable --now prometheus prometheus-node-exporter prometheus-alertmanager \
+		    >/dev/null 2>&1 || true; }
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
