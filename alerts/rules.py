@@ -64,15 +64,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, Final, Literal, cast
+from typing import Annotated, Final, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
-from pydantic_core import InitErrorDetails
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from alerts.yaml_spec import SpecError, at_line, field_path, load_spec
 from shoppulse.alert_shape import Severity
 from shoppulse.kpis import KPI_BY_NAME
-from shoppulse.targets import describe_validation_error, parse_yaml_mapping
 
 RuleKind = Literal["threshold", "anomaly", "rate_of_change"]
 Op = Literal[">", ">=", "<", "<="]
@@ -290,18 +289,9 @@ class RuleSet:
 def load_rules(text: str) -> RuleSet:
     """Parse and validate a rules YAML document; :class:`RulesError` lists every problem."""
     try:
-        data = parse_yaml_mapping(text, "rules")
-    except ValueError as exc:
-        raise RulesError([str(exc)]) from None
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    try:
-        spec = _RulesFileSpec.model_validate(data)
-    except ValidationError as exc:
-        errors = []
-        for err in exc.errors():
-            one = ValidationError.from_exception_data(exc.title, [cast(InitErrorDetails, err)])
-            errors.append(_at_line(root, err["loc"], describe_validation_error(one)))
-        raise RulesError(errors) from None
+        spec, root = load_spec(text, _RulesFileSpec, "rules")
+    except SpecError as exc:
+        raise RulesError(exc.errors) from None
     errors = _semantic_errors(spec, root)
     if errors:
         raise RulesError(errors)
@@ -325,8 +315,7 @@ def _semantic_errors(spec: _RulesFileSpec, root: yaml.Node | None) -> list[str]:
     errors: list[str] = []
 
     def err(loc: tuple[str | int, ...], msg: str) -> None:
-        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-        errors.append(_at_line(root, loc, f"{path}: {msg}"))
+        errors.append(at_line(root, loc, f"{field_path(loc)}: {msg}"))
 
     seen: dict[str, int] = {}
     for i, r in enumerate(spec.rules):
@@ -379,38 +368,3 @@ def _compile(r: _RuleSpec) -> Rule:
             }
         ),
     )
-
-
-def _at_line(root: yaml.Node | None, loc: Sequence[Any], message: str) -> str:
-    line = node_line(root, loc)
-    return message if line is None else f"line {line}: {message}"
-
-
-def node_line(root: yaml.Node | None, loc: Sequence[Any]) -> int | None:
-    """The 1-based YAML line of the deepest node along ``loc`` (a pydantic error location).
-
-    A mapping entry is located at its key; a part that is not in the document (a missing
-    field) leaves the line of its parent.
-    """
-    if root is None:
-        return None
-    node: yaml.Node = root
-    line = root.start_mark.line + 1
-    for part in loc:
-        if part == "[key]":
-            break
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                    line, node = key.start_mark.line + 1, value
-                    break
-            else:
-                break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if not 0 <= part < len(node.value):
-                break
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line

@@ -10,9 +10,9 @@ from alerts.rules import (
     RulesError,
     load_default_rules,
     load_rules,
-    node_line,
     parse_duration_ms,
 )
+from alerts.yaml_spec import node_line
 
 GOOD = """\
 repeat_interval: 1h
