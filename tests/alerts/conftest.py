@@ -1,15 +1,28 @@
-"""Shared fixtures of the alerting tests: a real HTTP receiver on 127.0.0.1."""
+"""Shared fixtures of the alerting tests: real HTTP, SMTP and Alertmanager receivers."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from cli.broker import free_port
+
+ALERTMANAGER = Path("/usr/bin/prometheus-alertmanager")
+READY_TIMEOUT_S = 30.0
 
 
 @dataclass
@@ -24,9 +37,12 @@ class Recorded:
 
 @dataclass
 class RecordingServer:
-    """A real HTTP server on 127.0.0.1 that records POSTs; ``fail_next`` 503s first."""
+    """A real HTTP server on 127.0.0.1 that records POSTs; ``fail_next`` 503s first;
+    ``delay_s`` answers slowly (after recording); ``fail_paths`` always fail."""
 
     fail_next: int = 0
+    delay_s: float = 0.0
+    fail_paths: frozenset[str] = frozenset()
     fail_status: int = 503
     requests: list[Recorded] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -40,9 +56,11 @@ class RecordingServer:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with owner._lock:
                     owner.requests.append(Recorded(self.path, dict(self.headers.items()), body))
-                    failing = owner.fail_next > 0
-                    if failing:
+                    failing = owner.fail_next > 0 or self.path in owner.fail_paths
+                    if owner.fail_next > 0:
                         owner.fail_next -= 1
+                if owner.delay_s:
+                    time.sleep(owner.delay_s)
                 status = owner.fail_status if failing else 200
                 payload = b"nope" if failing else b"ok"
                 self.send_response(status)
@@ -80,3 +98,100 @@ def http_server() -> Iterator[RecordingServer]:
         yield server
     finally:
         server.stop()
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout_s: float) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        time.sleep(0.2)
+
+
+AM_CONFIG = """\
+route:
+  receiver: hook
+  group_by: ["alertname", "store_id"]
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: "{url}"
+        send_resolved: true
+"""
+
+
+@pytest.fixture
+def alertmanager(http_server: RecordingServer, tmp_path: Path) -> Iterator[str]:
+    """A real Alertmanager forwarding everything to ``http_server`` at ``/am``; its base URL."""
+    assert ALERTMANAGER.exists(), f"{ALERTMANAGER} is required (apt prometheus-alertmanager)"
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(AM_CONFIG.format(url=http_server.url + "/am"))
+    port = free_port()
+    log_path = tmp_path / "alertmanager.log"
+    base = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                str(ALERTMANAGER),
+                f"--config.file={config}",
+                f"--storage.path={tmp_path / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--cluster.listen-address=",
+                "--log.level=debug",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+
+            def ready() -> bool:
+                if proc.poll() is not None:
+                    raise AssertionError(
+                        f"alertmanager exited with {proc.returncode}:\n{log_path.read_text()}"
+                    )
+                try:
+                    return httpx.get(f"{base}/-/ready", timeout=1).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            wait_for("alertmanager /-/ready", ready, READY_TIMEOUT_S)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+class RecordingHandler:
+    def __init__(self) -> None:
+        self.envelopes: list[tuple[str | None, list[str], Message]] = []
+
+    async def handle_DATA(  # noqa: N802 (aiosmtpd hook name)
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        content = envelope.content
+        raw = content if isinstance(content, bytes) else str(content).encode()
+        self.envelopes.append(
+            (envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(raw))
+        )
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Controller, RecordingHandler]]:
+    handler = RecordingHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), ready_timeout=10)
+    controller.start()
+    try:
+        yield controller, handler
+    finally:
+        controller.stop()

@@ -6,9 +6,7 @@ the test checks the firing alert is stored and forwarded, then that the resolved
 
 from __future__ import annotations
 
-import subprocess
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +14,9 @@ import httpx
 import pytest
 
 from alerts.notifiers.alertmanager import AlertmanagerNotifier
-from cli.broker import free_port
 from shoppulse.alert_shape import alert
 from shoppulse.timeutil import format_ts_ms
-from tests.alerts.conftest import RecordingServer
+from tests.alerts.conftest import RecordingServer, wait_for
 
 ALERTMANAGER = Path("/usr/bin/prometheus-alertmanager")
 READY_TIMEOUT_S = 30.0
@@ -40,61 +37,6 @@ receivers:
       - url: "{url}"
         send_resolved: true
 """
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout_s: float) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        time.sleep(0.2)
-
-
-@pytest.fixture
-def alertmanager(http_server: RecordingServer, tmp_path: Path) -> Iterator[str]:
-    assert ALERTMANAGER.exists(), f"{ALERTMANAGER} is required (apt prometheus-alertmanager)"
-    config = tmp_path / "alertmanager.yml"
-    config.write_text(CONFIG.format(url=http_server.url + "/am"))
-    port = free_port()
-    log_path = tmp_path / "alertmanager.log"
-    base = f"http://127.0.0.1:{port}"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                str(ALERTMANAGER),
-                f"--config.file={config}",
-                f"--storage.path={tmp_path / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--cluster.listen-address=",
-                "--log.level=debug",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-
-            def ready() -> bool:
-                if proc.poll() is not None:
-                    raise AssertionError(
-                        f"alertmanager exited with {proc.returncode}:\n{log_path.read_text()}"
-                    )
-                try:
-                    return httpx.get(f"{base}/-/ready", timeout=1).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            wait_for("alertmanager /-/ready", ready, READY_TIMEOUT_S)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
 
 
 def notifications(http_server: RecordingServer, status: str) -> list[dict[str, Any]]:

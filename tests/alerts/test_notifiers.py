@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from email import message_from_bytes
-from email.message import Message
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from alerts.notifiers.alertmanager import to_alertmanager
 from alerts.notifiers.base import Backoff, DeliveryError, DeliveryResult, deliver_with_retries
@@ -24,9 +21,8 @@ from alerts.notifiers.webhook import (
     sign,
     verify_signature,
 )
-from cli.broker import free_port
 from shoppulse.alert_shape import alert
-from tests.alerts.conftest import RecordingServer
+from tests.alerts.conftest import RecordingHandler, RecordingServer
 
 T0 = 1_700_000_040_000
 DASH = "http://dash.local/"
@@ -275,32 +271,6 @@ async def test_webhook_exhausts_attempts(http_server: RecordingServer) -> None:
 
 
 # ---------------------------------------------------------------- e-mail over real SMTP
-
-
-class RecordingHandler:
-    def __init__(self) -> None:
-        self.envelopes: list[tuple[str | None, list[str], Message]] = []
-
-    async def handle_DATA(  # noqa: N802 (aiosmtpd hook name)
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
-        content = envelope.content
-        raw = content if isinstance(content, bytes) else str(content).encode()
-        self.envelopes.append(
-            (envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(raw))
-        )
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[Controller, RecordingHandler]]:
-    handler = RecordingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), ready_timeout=10)
-    controller.start()
-    try:
-        yield controller, handler
-    finally:
-        controller.stop()
 
 
 async def test_email_delivered(smtp_server: tuple[Controller, RecordingHandler]) -> None:
