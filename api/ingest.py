@@ -1,0 +1,108 @@
+"""HTTP ingest: validate a request body of events before anything is produced to Kafka.
+
+The body of ``POST /api/v1/events`` is one envelope or a JSON array of up to
+:data:`MAX_BATCH` envelopes; an envelope is ``{"topic": "shop.orders", "event": {...}}`` with
+the event exactly as it would be produced to that topic (see the README's Events section).
+A batch is all or nothing: if any envelope is bad, nothing is produced and the answer lists
+every bad envelope by index with the same reasons the worker's dead letter uses.
+
+>>> ok = b'{"topic": "shop.inventory", "event": {"event_id": "e1", "store_id": "s1",'
+>>> ok += b' "ts": 1700000000000, "sku": "A", "on_hand": 3}}'
+>>> [(r.topic, r.key) for r in parse_ingest(ok)]
+[('shop.inventory', b's1')]
+>>> parse_ingest(b'[{"topic": "shop.orders", "event": {"event_id": "e2"}}]')
+Traceback (most recent call last):
+...
+api.ingest.IngestError: 1 of 1 events rejected; nothing was produced
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+
+from shoppulse.events import EVENT_MODELS, MAX_EVENT_BYTES, Rejection, decode_event
+
+MAX_BATCH: Final = 1_000
+#: The largest request body: a full batch of events of typical size.
+MAX_BODY_BYTES: Final = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRecord:
+    """One validated event, ready to produce: logical topic, key (store id), value bytes."""
+
+    topic: str
+    key: bytes
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class BadEnvelope:
+    index: int
+    reason: str
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "reason": self.reason, "detail": self.detail}
+
+
+class IngestError(ValueError):
+    """The body (or some of its envelopes) cannot be ingested; ``errors`` say which and why."""
+
+    def __init__(self, message: str, errors: Sequence[BadEnvelope] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = tuple(errors)
+
+
+def parse_ingest(body: bytes) -> list[IngestRecord]:
+    """The records to produce, or :class:`IngestError` (nothing to produce)."""
+    if len(body) > MAX_BODY_BYTES:
+        raise IngestError(f"the body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise IngestError(f"the body is not valid JSON: {exc}") from None
+    envelopes = data if isinstance(data, list) else [data]
+    if not envelopes:
+        raise IngestError("the batch is empty")
+    if len(envelopes) > MAX_BATCH:
+        raise IngestError(f"a batch holds at most {MAX_BATCH} events, not {len(envelopes)}")
+    records: list[IngestRecord] = []
+    bad: list[BadEnvelope] = []
+    for i, envelope in enumerate(envelopes):
+        result = _one(envelope)
+        if isinstance(result, BadEnvelope):
+            bad.append(BadEnvelope(i, result.reason, result.detail))
+        else:
+            records.append(result)
+    if bad:
+        raise IngestError(
+            f"{len(bad)} of {len(envelopes)} events rejected; nothing was produced", bad
+        )
+    return records
+
+
+def _one(envelope: object) -> IngestRecord | BadEnvelope:
+    if not isinstance(envelope, dict):
+        return BadEnvelope(0, "not_an_object", 'an envelope is {"topic": ..., "event": {...}}')
+    extra = set(envelope) - {"topic", "event"}
+    if extra:
+        return BadEnvelope(0, "schema", f"unknown envelope fields: {', '.join(sorted(extra))}")
+    topic = envelope.get("topic")
+    if not isinstance(topic, str) or topic not in EVENT_MODELS:
+        return BadEnvelope(
+            0, "unknown_topic", f"topic must be one of {', '.join(sorted(EVENT_MODELS))}"
+        )
+    event = envelope.get("event")
+    if not isinstance(event, dict):
+        return BadEnvelope(0, "not_an_object", "event must be a JSON object")
+    value = orjson.dumps(event)
+    checked = decode_event(topic, value, MAX_EVENT_BYTES)
+    if isinstance(checked, Rejection):
+        return BadEnvelope(0, checked.reason, checked.detail)
+    return IngestRecord(topic, checked.store_id.encode(), value)
