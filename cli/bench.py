@@ -7,6 +7,9 @@
 3. The pipeline: a real ``shoppulse worker`` process consumes the same topics;
    its progress is its consumer group's committed offsets.
 4. One JSON line: events, seconds, events_per_s, limit_events_per_s, ratio.
+
+With ``--fanout N`` it measures the websocket fan-out instead (:mod:`cli.bench_fanout`):
+N clients following every store of a real API process, against one client as the baseline.
 """
 
 from __future__ import annotations
@@ -48,6 +51,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--external",
         action="store_true",
         help="use SHOPPULSE_KAFKA_BOOTSTRAP_SERVERS instead of an embedded broker",
+    )
+    parser.add_argument(
+        "--fanout",
+        type=int,
+        default=0,
+        metavar="CLIENTS",
+        help="instead: the websocket fan-out benchmark with this many clients (and 1 as baseline)",
+    )
+    parser.add_argument(
+        "--fanout-seconds", type=float, default=20.0, help="length of each fan-out round"
     )
     parser.add_argument(
         "--timeout",
@@ -179,6 +192,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 }
             )
             ensure_topics(settings)
+            if args.fanout:
+                from cli.bench_fanout import measure_fanout
+
+                fanout = measure_fanout(
+                    settings, workdir, clients=args.fanout, seconds=args.fanout_seconds
+                )
+                fanout["kafka"] = kafka_version() if broker is not None else "external"
+                print(json.dumps(fanout), flush=True)
+                return 0
             start_ms = int(time.time() * 1000) - _PAST_MS
             sim = Simulator(
                 stores=args.stores, seed=args.seed, start_ms=start_ms, events_per_s=args.rate

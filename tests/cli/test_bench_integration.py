@@ -31,3 +31,21 @@ def test_bench_prints_one_json_line_with_the_same_run_limit(
     assert result["ratio"] == pytest.approx(
         result["events_per_s"] / result["limit_events_per_s"], rel=0.01
     )
+
+
+def test_bench_fanout_reports_clients_and_push_lag_against_one_client(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    args = parser.parse_args(["--fanout", "20", "--fanout-seconds", "3", "--external"])
+    assert bench.run(args, settings) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    result = json.loads(lines[-1])
+    loaded, baseline = result["fanout"], result["baseline_one_client"]
+    assert (loaded["clients"], loaded["connected"]) == (20, 20)
+    assert (baseline["clients"], baseline["connected"]) == (1, 1)
+    assert loaded["updates_sent"] > 0
+    assert 0 < loaded["messages"] <= 20 * loaded["updates_sent"]
+    assert 0 <= loaded["p50_lag_ms"] <= loaded["p99_lag_ms"] <= loaded["max_lag_ms"]
+    assert baseline["delivered_share"] > 0
