@@ -145,9 +145,25 @@ class Silence:
         return self.state(now_ms) == "active" and all(m.matches(labels) for m in self.matchers)
 
     def expired_at(self, now_ms: int) -> Silence:
-        """This silence ended at ``now_ms`` (or as it was, if it ended before)."""
-        end = max(self.starts_at_ms, min(self.ends_at_ms, now_ms))
-        return replace(self, ends_at_ms=end, updated_at_ms=now_ms)
+        """This silence ended at ``now_ms`` (or as it was, if it ended before).
+
+        A pending silence starts and ends at ``now_ms``, as in Alertmanager, so it is
+        expired at once rather than pending until its start.
+
+        >>> s = Silence("s", (Matcher("a", "b"),), 2_000, 9_000, "ana", "", 1_000)
+        >>> s.expired_at(5_000).state(5_000), s.expired_at(1_500).state(1_500)
+        ('expired', 'expired')
+        >>> e = s.expired_at(1_500)
+        >>> (e.starts_at_ms, e.ends_at_ms, e.updated_at_ms)
+        (1500, 1500, 1500)
+        """
+        end = min(self.ends_at_ms, now_ms)
+        return replace(
+            self,
+            starts_at_ms=min(self.starts_at_ms, end),
+            ends_at_ms=end,
+            updated_at_ms=now_ms,
+        )
 
     def to_record(self) -> dict[str, Any]:
         return {

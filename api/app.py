@@ -2,22 +2,48 @@
 
 >>> from shoppulse.settings import Settings
 >>> app = create_app(Settings(), start_feed=False)
->>> sorted(p for p in app.openapi()["paths"] if p.startswith("/api/v1"))
-['/api/v1/kpis', '/api/v1/kpis/history', '/api/v1/scorecards', '/api/v1/stores', '/api/v1/targets']
+>>> for path in sorted(p for p in app.openapi()["paths"] if p.startswith("/api/v1")):
+...     print(path)
+/api/v1/alerts
+/api/v1/alerts/{alert_id}/ack
+/api/v1/kpis
+/api/v1/kpis/history
+/api/v1/scorecards
+/api/v1/silences
+/api/v1/silences/{silence_id}
+/api/v1/stores
+/api/v1/targets
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
 import shoppulse
+from alerts.action_log import ActionLog
+from alerts.actions import ActionBook
+from alerts.board import AlertBoard
+from api.alerts_feed import AlertsFeed
 from api.broadcast import DEFAULT_MAX_PENDING, Broadcaster
+from api.clock import Clock
 from api.config_files import load_api_config
+from api.deps import ActionWriter
 from api.feed import KpiFeed
-from api.routers import health, kpis, live, page, scorecards, stores, targets
+from api.routers import (
+    alerts,
+    health,
+    kpis,
+    live,
+    page,
+    scorecards,
+    silences,
+    stores,
+    targets,
+)
 from api.view import KpiView
 from shoppulse.settings import Settings
 
@@ -25,13 +51,19 @@ from shoppulse.settings import Settings
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     feed: KpiFeed | None = app.state.feed
-    if feed is not None:
-        feed.start()
-    try:
-        yield
-    finally:
+    alerts_feed: AlertsFeed | None = app.state.alerts_feed
+    action_log: ActionLog | None = app.state.action_log
+    async with AsyncExitStack() as stack:  # stops what started, in reverse, whatever happens
         if feed is not None:
-            await feed.stop()
+            feed.start()
+            stack.push_async_callback(feed.stop)
+        if alerts_feed is not None:
+            alerts_feed.start()
+            stack.push_async_callback(alerts_feed.stop)
+        if action_log is not None:
+            await action_log.start()
+            stack.push_async_callback(action_log.stop)
+        yield
 
 
 def create_app(
@@ -41,12 +73,19 @@ def create_app(
     view: KpiView | None = None,
     ws_heartbeat_s: float = 5.0,
     ws_max_pending: int = DEFAULT_MAX_PENDING,
+    alert_board: AlertBoard | None = None,
+    actions: ActionWriter | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     """Build the API: REST under ``/api/v1``, ``/ws/live``, health, the wall page at ``/``.
 
-    With ``start_feed`` the lifespan consumes ``shoppulse.kpis`` into the view
-    (``/readyz`` turns 200 once caught up); without it the view is only filled by
-    whoever holds ``app.state.view`` (tests), and ``/readyz`` answers 503.
+    With ``start_feed`` the lifespan consumes ``shoppulse.kpis`` into the view,
+    ``shoppulse.alerts`` into the alert board and ``shoppulse.alert-actions`` into the
+    acknowledgements and silences (an :class:`~alerts.action_log.ActionLog`, which also
+    records new ones); ``/readyz`` turns 200 once all three have caught up. Without it
+    the view and ``alert_board`` are only filled by whoever holds them (tests),
+    acknowledgements and silences are recorded by ``actions`` if given (else those routes
+    answer 503), and ``/readyz`` answers 503. ``clock`` (epoch ms) defaults to the view's.
 
     The targets and scorecards files (``settings.targets_file``/``scorecards_file``)
     are read here, once; a missing or invalid one raises
@@ -67,11 +106,25 @@ def create_app(
     app.state.broadcaster = broadcaster
     app.state.feed = KpiFeed(settings, the_view, broadcaster) if start_feed else None
     app.state.ws_heartbeat_s = ws_heartbeat_s
+    app.state.clock = clock if clock is not None else the_view.clock
+    board = alert_board if alert_board is not None else AlertBoard()
+    app.state.alert_board = board
+    app.state.alerts_feed = (
+        AlertsFeed(settings, board, clock=app.state.clock) if start_feed else None
+    )
+    action_log = ActionLog(settings, client_id="shoppulse-api-actions") if start_feed else None
+    app.state.action_log = action_log
+    writer: ActionWriter | None = action_log if action_log is not None else actions
+    app.state.actions = writer
+    app.state.action_book = writer.book if writer is not None else ActionBook()
+    app.state.ack_lock = asyncio.Lock()
     for router in (
         stores.router,
         kpis.router,
         targets.router,
         scorecards.router,
+        alerts.router,
+        silences.router,
         health.router,
         live.router,
         page.router,

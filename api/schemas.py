@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from alerts.actions import MAX_MATCHERS, MAX_TEXT
 
 
 class RollupOut(BaseModel):
@@ -98,7 +103,11 @@ class HealthOut(BaseModel):
 
     status: str
     reason: str | None = None
-    feed: dict[str, object] | None = None
+    feed: dict[str, object] | None = Field(default=None, description="The KPI feed.")
+    feeds: dict[str, dict[str, object]] | None = Field(
+        default=None,
+        description="Every Kafka feed readiness waits for: `kpis`, `alerts`, `alert_actions`.",
+    )
 
 
 class TargetOut(BaseModel):
@@ -178,3 +187,128 @@ class ScorecardsOut(BaseModel):
         description="The service scorecard of every agent credited today, by agent_id."
     )
     notes: list[str]
+
+
+# --- alerts, acknowledgements and silences (JSON field names in camelCase, like Alertmanager) ---
+
+MAX_NAME_LEN = 200
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LEN)
+]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+
+
+class _CamelOut(BaseModel):
+    """A response model: built by field name, serialised in camelCase."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+    )
+
+
+class _CamelIn(BaseModel):
+    """A request body: camelCase fields only; unknown fields are an error."""
+
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid")
+
+
+class AckOut(_CamelOut):
+    """An acknowledgement of one occurrence of an alert."""
+
+    by: str
+    comment: str
+    at: str = Field(description="When it was acknowledged (RFC 3339, UTC).")
+
+
+class AlertAckOut(AckOut):
+    """The acknowledgement of an alert's current occurrence."""
+
+    alert_id: str = Field(description="The alert's id (its fingerprint).")
+    starts_at: str = Field(description="The occurrence acknowledged (the alert's startsAt).")
+
+
+class AckIn(_CamelIn):
+    """Who acknowledges, and why."""
+
+    by: Name = Field(description="Who acknowledges (required, not blank).")
+    comment: Text = ""
+
+
+class AlertOut(_CamelOut):
+    """One alert's latest state, with its acknowledgement and the silences muting it."""
+
+    id: str = Field(description="The alert's fingerprint (a hash of its labels).")
+    labels: dict[str, str] = Field(description="alertname, store_id, kpi, severity, ...")
+    annotations: dict[str, str] = Field(description="summary, description, source.")
+    status: Literal["firing", "resolved"]
+    starts_at: str
+    ends_at: str | None = Field(description="When it resolved; null while firing.")
+    value: float | None = Field(description="The observed value.")
+    expected: float | None = Field(description="The expected value or the threshold.")
+    ack: AckOut | None = Field(description="The acknowledgement of this occurrence, if any.")
+    silenced_by: list[str] = Field(
+        description="Ids of the silences active now whose matchers match the labels."
+    )
+
+
+class AlertsOut(_CamelOut):
+    """Alerts, newest ``startsAt`` first."""
+
+    alerts: list[AlertOut]
+    caught_up: bool = Field(
+        description="False while the API is still reading the alert or action topics."
+    )
+
+
+class MatcherModel(BaseModel):
+    """A label condition: `=`, `!=`, `=~` or `!~` (regular expressions match the whole value)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        min_length=1,
+        max_length=MAX_NAME_LEN,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="A label name.",
+    )
+    value: Text = Field(description="The value or regular expression; a missing label is ''.")
+    op: Literal["=", "!=", "=~", "!~"] = "="
+
+
+class SilenceIn(_CamelIn):
+    """A new silence: matchers, a start (default now) and either an end or a duration."""
+
+    matchers: list[MatcherModel] = Field(min_length=1, max_length=MAX_MATCHERS)
+    starts_at: str | None = Field(
+        default=None, description="RFC 3339 with an offset; default (and at the earliest) now."
+    )
+    ends_at: str | None = Field(default=None, description="RFC 3339 with an offset.")
+    duration: str | None = Field(
+        default=None, description="Instead of endsAt: a whole number with s, m or h, e.g. 2h."
+    )
+    created_by: Name
+    comment: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)
+    ] = Field(description="Why (required, like Alertmanager).")
+
+
+class SilenceOut(_CamelOut):
+    """A silence and its state now."""
+
+    id: str
+    matchers: list[MatcherModel]
+    starts_at: str
+    ends_at: str
+    created_by: str
+    comment: str
+    updated_at: str
+    state: Literal["pending", "active", "expired"]
+
+
+class SilencesOut(_CamelOut):
+    """Silences, newest start first."""
+
+    silences: list[SilenceOut]
