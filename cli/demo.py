@@ -78,6 +78,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 "worker_data_dir": data_dir / "worker",
                 "api_host": "127.0.0.1",
                 "api_port": args.port,
+                "dashboard_url": f"http://127.0.0.1:{args.port}/",
             }
         )
         from shoppulse.topic_admin import ensure_topics
@@ -86,12 +87,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         env = settings.to_env()
         worker = Child("worker", shoppulse_command("worker"), logs / "worker.log", env)
         api = Child("api", shoppulse_command("api"), logs / "api.log", env)
-        children += [worker, api]
-        print("Starting the worker and the API...", flush=True)
+        dispatcher = Child(
+            "dispatcher", shoppulse_command("dispatcher"), logs / "dispatcher.log", env
+        )
+        children += [worker, api, dispatcher]
+        print("Starting the worker, the API and the alert dispatcher...", flush=True)
         worker.start()
         api.start()
+        dispatcher.start()
         worker.wait_for("Worker]: Ready", 120)
         api.wait_for("Application startup complete", 60)
+        dispatcher.wait_for("dispatcher ready", 60)
         if not args.no_simulator:
             sim = Child(
                 "simulate",
@@ -112,6 +118,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         url = f"http://127.0.0.1:{args.port}/"
         print(f"\nShopPulse is running. Dashboard: {url}", flush=True)
         print(f"API docs: {url}docs   Kafka: {broker.bootstrap}   Logs: {logs}", flush=True)
+        print(f"Alert messages: {logs / 'dispatcher.log'}", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
         died = _wait(children, stop)
         if died is not None:

@@ -21,6 +21,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "broker": ("cli.broker", "run a local single-node Apache Kafka (KRaft) for development"),
     "worker": ("streams.worker", "run the Faust worker that computes minute KPIs"),
     "api": ("api.server", "run the HTTP and websocket API and the live page"),
+    "dispatcher": (
+        "cli.dispatcher",
+        "deliver alerts to Slack, e-mail, webhooks and Alertmanager (at least once)",
+    ),
     "simulate": ("cli.simulate", "produce realistic, seeded shop traffic to Kafka"),
     "bench": ("cli.bench", "measure pipeline throughput against the raw consume limit"),
     "rules": (

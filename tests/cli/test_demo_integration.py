@@ -57,7 +57,7 @@ def test_demo_serves_live_values_and_stops_cleanly(tmp_path: Path) -> None:
     try:
         demo.wait_for("Dashboard: http://127.0.0.1:", 180)
         children = _children_of(demo.process.pid)
-        assert len(children) == 4  # kafka, worker, api, simulator
+        assert len(children) == 5  # kafka, worker, api, dispatcher, simulator
         base = f"http://127.0.0.1:{port}"
         assert "ShopPulse" in httpx.get(f"{base}/", timeout=10).text
         with connect(f"ws://127.0.0.1:{port}/ws/live?store=all", open_timeout=10) as ws:
