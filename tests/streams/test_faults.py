@@ -4,15 +4,19 @@
 * a broker restart in the middle of the stream (a broker of the test's own);
 * a replay of already-counted events (a producer that re-sends a whole batch).
 
-Delivery is idempotent at least once (ADR 10): a restarted worker re-reads records after
-its last committed offset; ``event_id`` de-duplication inside a minute and the "closed"
-mark of the minute make the re-read harmless. A minute whose final snapshot was published
-just before the crash may be published final again; every final of a minute must then
-be identical and equal to the truth.
+Delivery is idempotent at least once (ADR 11): a restarted worker re-reads records after
+its last committed offset; ``event_id`` de-duplication inside a minute, the memory journal
+kept in each minute's record and the closed-minute watermark make the re-read harmless. A
+minute whose final snapshot was published just before the crash may be published final
+again; every final of a minute must then be identical and equal to the truth.
+
+Traffic is split at minute boundaries where the producer pauses (for the broker restart):
+a store silent for ``idle_close_s`` has its open minute closed, by design.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +30,7 @@ from cli.broker import LocalKafka
 from shoppulse import topics
 from shoppulse.settings import Settings
 from shoppulse.simulation import Simulator
+from shoppulse.timeutil import parse_ts_ms
 from shoppulse.topic_admin import ensure_topics
 from tests.conftest import WorkerFactory
 from tests.groundtruth import ground_truth
@@ -46,6 +51,33 @@ def _send(p: KafkaProducer, settings: Settings, records: Sequence[dict[str, Any]
     for r in records:
         p.send(settings.topic(r["topic"]), key=r["key"].encode(), value=orjson.dumps(r["value"]))
     p.flush()
+
+
+def _cut_at_minute(records: Sequence[dict[str, Any]], fraction: float) -> int:
+    """The index of the first event of the minute in which ``fraction`` of the events lie:
+    producing in two parts split there never leaves a minute half-sent while the producer
+    pauses (a store silent for ``idle_close_s`` has its open minute closed, by design)."""
+    ts = parse_ts_ms(records[int(len(records) * fraction)]["value"]["ts"])
+    boundary = ts - ts % 60_000
+    return next(i for i, r in enumerate(records) if parse_ts_ms(r["value"]["ts"]) >= boundary)
+
+
+def _produce_in_background(
+    settings: Settings, records: Sequence[dict[str, Any]], seconds: float
+) -> threading.Thread:
+    """Produce ``records`` spread over ``seconds`` from a thread (traffic keeps flowing)."""
+
+    def run() -> None:
+        p = producer(settings)
+        step = max(1, len(records) // 50)
+        for i in range(0, len(records), step):
+            _send(p, settings, records[i : i + step])
+            time.sleep(seconds / 50)
+        p.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
 
 
 def _wait_for_finals(settings: Settings, n: int) -> None:
@@ -75,11 +107,14 @@ def test_kill_9_mid_stream_then_restart_is_exact(
     truth = ground_truth(records)
     first = start_worker(name="first")
     p = producer(settings)
-    _send(p, settings, records[:6_000])
-    _wait_for_finals(settings, 5)
-    first.kill()  # SIGKILL: no commit, no changelog flush, no goodbye to the group
-    _send(p, settings, records[6_000:])
+    cut = _cut_at_minute(records, 0.3)
+    _send(p, settings, records[:cut])
+    _wait_for_finals(settings, 3)
+    flowing = _produce_in_background(settings, records[cut:], seconds=8.0)
+    time.sleep(3.0)
+    first.kill()  # SIGKILL mid-stream: no commit, no changelog flush, no goodbye to the group
     start_worker(name="second")
+    flowing.join(timeout=60)
     snaps = collect_snapshots(settings, truth.minutes, FINALS_TIMEOUT_S)
     extra = assert_exact_despite_republish(snaps, truth.minutes)
     print(f"kill -9: {len(truth.minutes)} minutes exact, {extra} finals published again")
@@ -98,7 +133,8 @@ def test_broker_restart_mid_stream_is_exact(
         truth = ground_truth(records)
         start_worker(own)
         p = producer(own)
-        _send(p, own, records[:4_000])
+        cut = _cut_at_minute(records, 0.5)
+        _send(p, own, records[:cut])
         _wait_for_finals(own, 3)
         p.close()
         broker.stop()
@@ -106,7 +142,7 @@ def test_broker_restart_mid_stream_is_exact(
         broker.start()
         broker.wait_ready(timeout_s=120)
         p = producer(own)
-        _send(p, own, records[4_000:])
+        _send(p, own, records[cut:])
         p.close()
         snaps = collect_snapshots(own, truth.minutes, FINALS_TIMEOUT_S)
         extra = assert_exact_despite_republish(snaps, truth.minutes)
