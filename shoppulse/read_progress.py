@@ -71,9 +71,10 @@ class ReadProgress:
         starting = now_ms - self.started_ms < self.idle_ms
         for tp, next_offset in self.next_offset.items():
             high = high_watermarks.get(tp)
-            if high is None:
-                high = self.initial_highs.get(tp)
-            lagging = starting if high is None else next_offset < high
+            if high is not None:
+                lagging = next_offset < high
+            else:  # not fetched yet: behind its log end at start, or unknown for idle_ms
+                lagging = next_offset < self.initial_highs.get(tp, 0) or starting
             arrived = self.arrival_ms.get(tp)
             active = arrived is not None and now_ms - arrived < self.idle_ms
             if not (lagging or active):

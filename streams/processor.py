@@ -30,7 +30,7 @@ from shoppulse.minute_book import MinuteBook, OpenMinute, StoreClock
 from shoppulse.read_progress import ReadProgress, TopicPartition
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
-from shoppulse.store_memory import record_owner
+from shoppulse.store_memory import record_owner, record_seq
 from streams.metrics import WorkerMetrics
 
 log = logging.getLogger("shoppulse.worker")
@@ -134,20 +134,29 @@ class MinuteProcessor:
             clock = StoreClock.from_state(raw, arrival_ms=now)
             if active_partitions is None or clock.partition in active_partitions:
                 self.book.restore_clock(clock)
-        memories = 0
+        # The memory table, then the journals of the open minutes, in sequence order: the
+        # memory then reflects exactly the events the persisted minutes counted (ADR 11).
+        changes: list[tuple[str, int, int, bytes]] = []
         for raw in self.state.memory_records():
             store_id, partition = record_owner(raw)
             if store_id in self.book.clocks and (
                 active_partitions is None or partition in active_partitions
             ):
-                self.book.memory(store_id, partition).restore(raw)
-                memories += 1
+                changes.append((store_id, partition, record_seq(raw), raw))
         restored = 0
         for raw in self.state.minutes():
             minute = OpenMinute.from_state(raw)
             if minute.store_id in self.book.clocks:
                 self.book.restore_minute(minute)
                 restored += 1
+                changes.extend(
+                    (minute.store_id, minute.partition, q, record)
+                    for q, record in minute.journal.values()
+                )
+        changes.sort(key=lambda c: (c[0], c[2]))
+        for store_id, partition, _, record in changes:
+            self.book.memory(store_id, partition).restore(record)
+        memories = len(changes)
         log.info(
             "state restored stores=%d open_minutes=%d memory_records=%d",
             len(self.book.clocks),

@@ -64,3 +64,16 @@ def test_the_log_end_at_start_keeps_an_unfetched_partition_lagging() -> None:
     assert p.read_until_ms({}, now_ms=60_000) == {0: 0}  # a: 0 of 50 read, long after idle
     p.record("a", 0, offset=49, ts_ms=80_000, arrival_ms=60_000)
     assert p.read_until_ms({}, now_ms=90_000) == {}  # both caught up and quiet
+
+
+def test_an_empty_log_at_start_is_still_unknown_until_fetched() -> None:
+    """A fresh worker starts before the data: a log end of 0 says nothing about what the
+    first fetch will bring, so the partition counts as lagging for ``idle_ms``."""
+    p = ReadProgress(
+        starts={("a", 0): 0, ("b", 0): 0},
+        started_ms=0,
+        idle_ms=1_000,
+        initial_highs={("a", 0): 0, ("b", 0): 0},
+    )
+    p.record("a", 0, offset=0, ts_ms=90_000, arrival_ms=100)
+    assert p.read_until_ms({("a", 0): 1}, now_ms=500) == {0: 0}  # b not fetched yet
