@@ -11,14 +11,16 @@ from typing import Any
 
 import orjson
 import pytest
+from kafka import KafkaProducer
 
 from shoppulse import topics
+from shoppulse.kafka_config import kafka_python_config
 from shoppulse.settings import Settings
 from shoppulse.simulation import Simulator
 from tests.conftest import WorkerFactory
 from tests.groundtruth import ground_truth
 from tests.hostile import hostile_payloads
-from tests.kafka_helpers import collect_snapshots, poll_until, producer
+from tests.kafka_helpers import collect_snapshots, poll_until
 from tests.streams.test_pipeline_e2e import assert_finals_equal_truth
 
 pytestmark = pytest.mark.integration
@@ -42,7 +44,14 @@ def test_hostile_input_is_dead_lettered_and_good_events_still_count_exactly(
     ]
     hostile = list(hostile_payloads(HOSTILE, seed=9, now_ms=now_ms))
     rng = random.Random(4)
-    p = producer(settings)
+    # One request in flight: a retried batch (70 MB go through here) must not overtake the
+    # next one, or good events would arrive out of order and, for closed minutes, late.
+    p = KafkaProducer(
+        **kafka_python_config(settings),
+        acks="all",
+        linger_ms=5,
+        max_in_flight_requests_per_connection=1,
+    )
     g = 0
     for topic, raw, _ in hostile:
         p.send(settings.topic(topic), key=b"hostile-0", value=raw)
