@@ -12,5 +12,7 @@ COPY cli ./cli
 RUN pip install . && useradd --system --uid 10001 shoppulse && mkdir -p /data && chown shoppulse /data
 USER shoppulse
 ENV SHOPPULSE_WORKER_DATA_DIR=/data/worker SHOPPULSE_API_HOST=0.0.0.0
+# The API (and its /metrics); the worker's and the dispatcher's /metrics in docker-compose.yml.
+EXPOSE 8000 9102 9103
 ENTRYPOINT ["shoppulse"]
 CMD ["--help"]

@@ -61,8 +61,12 @@ format: install ## format the code with ruff
 	$(BIN)/ruff check --fix .
 
 .PHONY: docs
-docs: install ## regenerate docs/kpis.md from the KPI registry
+docs: install dashboards ## regenerate docs/kpis.md and the Grafana dashboards from the KPI registry
 	$(BIN)/python -m shoppulse.kpidoc docs/kpis.md
+
+.PHONY: dashboards
+dashboards: install ## regenerate the Grafana dashboards (dashboards/json) from the KPI registry
+	$(BIN)/python -m shoppulse.dashboards dashboards/json
 
 .PHONY: bench
 bench: install ## throughput benchmark: pipeline vs raw consume limit, one JSON line

@@ -6,6 +6,7 @@
 ...     print(path)
 /api/v1/alerts
 /api/v1/alerts/{alert_id}/ack
+/api/v1/events
 /api/v1/kpis
 /api/v1/kpis/history
 /api/v1/scorecards
@@ -21,29 +22,37 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 import shoppulse
 from alerts.action_log import ActionLog
 from alerts.actions import ActionBook
 from alerts.board import AlertBoard
 from api.alerts_feed import AlertsFeed
+from api.auth import require
 from api.broadcast import DEFAULT_MAX_PENDING, Broadcaster
 from api.clock import Clock
 from api.config_files import load_api_config
 from api.deps import ActionWriter
 from api.feed import KpiFeed
+from api.limits import BodySizeLimit
+from api.metrics import ApiMetrics
+from api.producer import EventProducer, KafkaEventProducer
 from api.routers import (
     alerts,
+    events,
     health,
     kpis,
     live,
+    metrics,
     page,
     scorecards,
     silences,
     stores,
     targets,
 )
+from api.security import parse_api_keys
 from api.view import KpiView
 from shoppulse.settings import Settings
 
@@ -63,6 +72,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if action_log is not None:
             await action_log.start()
             stack.push_async_callback(action_log.stop)
+        stack.push_async_callback(app.state.event_producer.stop)
         yield
 
 
@@ -76,6 +86,7 @@ def create_app(
     alert_board: AlertBoard | None = None,
     actions: ActionWriter | None = None,
     clock: Clock | None = None,
+    event_producer: EventProducer | None = None,
 ) -> FastAPI:
     """Build the API: REST under ``/api/v1``, ``/ws/live``, health, the wall page at ``/``.
 
@@ -87,11 +98,18 @@ def create_app(
     acknowledgements and silences are recorded by ``actions`` if given (else those routes
     answer 503), and ``/readyz`` answers 503. ``clock`` (epoch ms) defaults to the view's.
 
+    Access control (:mod:`api.auth`): with ``SHOPPULSE_API_KEYS`` set, the data routes and
+    ``/ws/live`` need a viewer key (unless ``SHOPPULSE_API_KIOSK``), acknowledgements and
+    silences an operator key, ``POST /api/v1/events`` an ingest key; health, the page and
+    its static files stay open. Ingested events go to ``event_producer`` (default: Kafka).
+
     The targets and scorecards files (``settings.targets_file``/``scorecards_file``)
     are read here, once; a missing or invalid one raises
-    :class:`~api.config_files.ConfigFileError` naming the setting, file and field.
+    :class:`~api.config_files.ConfigFileError` naming the setting, file and field, and
+    malformed API keys raise :class:`~api.security.ApiKeysError`.
     """
     api_config = load_api_config(settings)
+    api_keys = parse_api_keys(settings.api_keys)
     app = FastAPI(
         title="ShopPulse API",
         version=shoppulse.__version__,
@@ -118,6 +136,21 @@ def create_app(
     app.state.actions = writer
     app.state.action_book = writer.book if writer is not None else ActionBook()
     app.state.ack_lock = asyncio.Lock()
+    app.state.api_keys = api_keys
+    app.state.event_producer = (
+        event_producer if event_producer is not None else KafkaEventProducer(settings)
+    )
+    app.state.metrics = ApiMetrics.create(
+        the_view,
+        broadcaster=broadcaster,
+        board=board,
+        feeds={
+            "kpis": app.state.feed,
+            "alerts": app.state.alerts_feed,
+            "alert_actions": action_log,
+        },
+    )
+    viewer = [Depends(require("viewer"))]
     for router in (
         stores.router,
         kpis.router,
@@ -125,9 +158,19 @@ def create_app(
         scorecards.router,
         alerts.router,
         silences.router,
-        health.router,
         live.router,
-        page.router,
     ):
+        app.include_router(router, dependencies=viewer)
+    for router in (events.router, health.router, metrics.router, page.router):
         app.include_router(router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
+    origins = [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+            max_age=600,
+        )
     return app

@@ -23,6 +23,7 @@ from api.broadcast import Broadcaster
 from api.clock import Clock
 from api.config_files import ApiConfig
 from api.feed import KpiFeed
+from api.producer import EventProducer
 from api.view import KpiView
 from shoppulse.settings import Settings
 
@@ -109,6 +110,12 @@ def get_action_writer(conn: HTTPConnection) -> ActionWriter | None:
     return writer
 
 
+def get_event_producer(conn: HTTPConnection) -> EventProducer:
+    """The producer of HTTP-ingested events."""
+    producer: EventProducer = conn.app.state.event_producer
+    return producer
+
+
 def require_action_writer(
     writer: Annotated[ActionWriter | None, Depends(get_action_writer)],
 ) -> ActionWriter:
@@ -156,3 +163,4 @@ ActionLogDep = Annotated[ActionLog | None, Depends(get_action_log)]
 ActionBookDep = Annotated[ActionBook, Depends(get_action_book)]
 ActionWriterDep = Annotated[ActionWriter | None, Depends(get_action_writer)]
 WriterDep = Annotated[ActionWriter, Depends(require_action_writer)]
+EventProducerDep = Annotated[EventProducer, Depends(get_event_producer)]

@@ -10,7 +10,9 @@ import sys
 import uvicorn
 
 from api.app import create_app
+from api.auth import RedactKeys
 from api.config_files import ConfigFileError
+from api.security import ApiKeysError
 from shoppulse.logfmt import logging_dict_config
 from shoppulse.settings import Settings
 
@@ -18,6 +20,8 @@ from shoppulse.settings import Settings
 def uvicorn_log_config(level: str) -> dict[str, object]:
     """The project's JSON logging, with uvicorn's loggers routed through it."""
     config = logging_dict_config(level)
+    config["filters"] = {"redact_keys": {"()": RedactKeys}}  # keys in query strings
+    config["handlers"]["stderr"]["filters"] = ["redact_keys"]
     loggers = config["loggers"]
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         loggers[name] = {"handlers": [], "propagate": True, "level": level.upper()}
@@ -61,7 +65,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     update = {k: v for k, v in (("api_host", args.host), ("api_port", args.port)) if v is not None}
     try:
         serve(settings.model_copy(update=update), log_level=args.log_level)
-    except ConfigFileError as exc:
+    except (ConfigFileError, ApiKeysError) as exc:
         print(f"shoppulse api: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "cli.dispatcher",
         "deliver alerts to Slack, e-mail, webhooks and Alertmanager (at least once)",
     ),
+    "api-key": ("cli.api_key", "make an API key (viewer, operator or ingest) and its hashed entry"),
     "simulate": ("cli.simulate", "produce realistic, seeded shop traffic to Kafka"),
     "bench": ("cli.bench", "measure pipeline throughput against the raw consume limit"),
     "rules": (

@@ -42,7 +42,7 @@ from shoppulse.components import Components
 from shoppulse.events import ChatEvent, InventoryEvent, OrderEvent, Rejection, ShopEvent
 from shoppulse.inventory import SkuLevel, merge_level
 from shoppulse.snapshot import KpiSnapshot
-from shoppulse.store_memory import CHAT_ASSIST_WINDOW_MS, StoreMemory
+from shoppulse.store_memory import CHAT_ASSIST_WINDOW_MS, Change, StoreMemory
 from shoppulse.windows import TumblingWindow
 
 MinuteKey = tuple[str, int]
@@ -68,6 +68,8 @@ class OpenMinute:
     """(customer_id, event time) of this minute's paid orders, for chat assistance."""
     agents: dict[str, dict[str, int]] = field(default_factory=dict)
     """Per-agent service components (``shoppulse.agents``)."""
+    journal: dict[tuple[str, str], Change] = field(default_factory=dict)
+    """The store-memory changes its events caused, persisted with its event ids."""
 
     @property
     def key(self) -> MinuteKey:
@@ -126,6 +128,7 @@ class OpenMinute:
                 "levels": {sku: level.to_list() for sku, level in self.levels.items()},
                 "paid": self.paid,
                 "agents": self.agents,
+                "journal": [[q, raw.decode()] for q, raw in self.journal.values()],
             }
         )
 
@@ -149,7 +152,17 @@ class OpenMinute:
                 str(a): {str(k): int(v) for k, v in counts.items()}
                 for a, counts in (data.get("agents") or {}).items()
             },
+            journal=_journal(data.get("journal") or []),
         )
+
+
+def _journal(entries: list[list[Any]]) -> dict[tuple[str, str], Change]:
+    out: dict[tuple[str, str], Change] = {}
+    for q, text in entries:
+        raw = str(text).encode()
+        record = orjson.loads(raw)
+        out[(str(record["k"]), str(record["i"]))] = (int(q), raw)
+    return out
 
 
 @dataclass(slots=True)
@@ -227,7 +240,10 @@ class MinuteBook:
             minute = self.minutes[key] = OpenMinute(event.store_id, start, end, partition)
         outcome = minute.add(event)
         if outcome == "counted":
-            deltas = self.memory(event.store_id, partition).observe(event)
+            memory = self.memory(event.store_id, partition)
+            deltas = memory.observe(event)
+            if memory.changes:
+                minute.journal.update(memory.take_journal())
             if deltas:
                 minute.components.add_counts(deltas)
             if isinstance(event, ChatEvent):
@@ -272,6 +288,7 @@ class MinuteBook:
             clock.closed_until_ms = minute.window_end_ms
             self.changed_clocks.add(minute.store_id)
         memory = self.memory(minute.store_id, minute.partition)
+        memory.merge_changes(minute.journal)  # to the memory table, before the tombstone
         memory.apply_levels(minute.levels)
         at_close = memory.gauges()
         # Every input has been read past this minute (closing waits for lagging ones), so the

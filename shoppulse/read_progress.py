@@ -8,8 +8,9 @@ events has been read past its close time. For each partition number, the
 topic-partitions that still matter bound the event time up to which that
 partition's minutes are complete:
 
-- a *lagging* one (unread records below its high watermark; an unknown high
-  watermark counts as lagging for ``idle_ms`` after the generation starts);
+- a *lagging* one (unread records below its high watermark; before the consumer has
+  fetched from it, the log end offset found when the generation started stands in for
+  the high watermark, and an unknown one counts as lagging for ``idle_ms``);
 - an *active* one (it delivered a valid event within the last ``idle_ms``).
 
 A topic-partition that is caught up and quiet bounds nothing, so an idle
@@ -41,6 +42,8 @@ class ReadProgress:
     starts: Mapping[TopicPartition, int]
     started_ms: int
     idle_ms: int
+    initial_highs: Mapping[TopicPartition, int] = field(default_factory=dict)
+    """Log end offsets when the generation started (until a fetch tells better)."""
     next_offset: dict[TopicPartition, int] = field(init=False)
     event_time_ms: dict[TopicPartition, int] = field(default_factory=dict, init=False)
     arrival_ms: dict[TopicPartition, int] = field(default_factory=dict, init=False)
@@ -68,7 +71,10 @@ class ReadProgress:
         starting = now_ms - self.started_ms < self.idle_ms
         for tp, next_offset in self.next_offset.items():
             high = high_watermarks.get(tp)
-            lagging = starting if high is None else next_offset < high
+            if high is not None:
+                lagging = next_offset < high
+            else:  # not fetched yet: behind its log end at start, or unknown for idle_ms
+                lagging = next_offset < self.initial_highs.get(tp, 0) or starting
             arrived = self.arrival_ms.get(tp)
             active = arrived is not None and now_ms - arrived < self.idle_ms
             if not (lagging or active):

@@ -126,6 +126,25 @@ class Settings(BaseSettings):
             " a lower value saves memory and leaves older comparisons null."
         ),
     )
+    api_keys: str = Field(
+        default="",
+        description=(
+            "Comma-separated name:role:sha256:<hex> entries (make one with `shoppulse api-key`);"
+            " empty: the API is open (development)."
+        ),
+    )
+    api_kiosk: bool = Field(
+        default=False,
+        description=(
+            "With API keys set, still let anyone read (the wall page on a TV); writes need keys."
+        ),
+    )
+    api_cors_origins: str = Field(
+        default="", description="Comma-separated origins allowed by CORS; empty: same origin only."
+    )
+    api_max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Requests with a larger body get 413."
+    )
     targets_file: Path | None = Field(
         default=None,
         description="Daily GMV targets (YAML, config/targets.example.yaml); none: no targets.",

@@ -13,7 +13,11 @@ orders relate two topics, so they are evaluated when the order's minute closes
 (``chat_assisted``), once every input has been read past that minute.
 
 Every change is recorded under a flat key so the worker can persist exactly
-what changed (``changes``) and rebuild the memory from those records.
+what changed (``changes``) and rebuild the memory from those records. Each record carries a
+per-store sequence number (``q``): the changes an event causes travel with its minute (the
+minute's *journal*, written atomically with the minute's event ids) until the minute closes,
+and a restore applies the memory table and the open minutes' journals in ``q`` order, so the
+memory always matches the events the persisted minutes have counted (ADR 11).
 
 >>> mem = StoreMemory("s1", partition=0)
 >>> from shoppulse.events import OrderEvent
@@ -75,7 +79,9 @@ class StoreMemory:
     sessions: SessionTracker = field(default_factory=SessionTracker)
     chats: dict[str, list[int]] = field(default_factory=dict)
     """customer_id → event times of their chat events (sorted), for chat-assisted orders."""
-    changes: dict[tuple[MemoryKind, str], bytes | None] = field(default_factory=dict)
+    changes: dict[tuple[str, str], Change] = field(default_factory=dict)
+    """Changes not yet persisted: (kind, id) → (sequence number, record)."""
+    next_seq: int = 0
 
     def observe(self, event: ShopEvent) -> dict[str, int]:
         if isinstance(event, OrderEvent):
@@ -190,9 +196,6 @@ class StoreMemory:
         ident: str,
         value: int | Conversation | SkuLevel | Session | list[int] | None,
     ) -> None:
-        if value is None:
-            self.changes[(kind, ident)] = None
-            return
         payload: object
         if isinstance(value, Conversation):
             payload = [value.opened_ms, value.answered, value.transferred, value.last_ms]
@@ -202,23 +205,47 @@ class StoreMemory:
             payload = list(value)
         else:
             payload = value
-        self.changes[(kind, ident)] = orjson.dumps(
-            {"s": self.store_id, "p": self.partition, "k": kind, "i": ident, "v": payload}
+        seq = self.next_seq
+        self.next_seq += 1
+        self.changes[(kind, ident)] = (
+            seq,
+            orjson.dumps(
+                {"s": self.store_id, "p": self.partition, "k": kind, "i": ident, "v": payload}
+                | {"q": seq}
+            ),
         )
 
+    def take_journal(self) -> dict[tuple[str, str], Change]:
+        """The changes since the last call, to keep with the minute of the event that caused
+        them (see :meth:`merge_changes`)."""
+        out = dict(self.changes)
+        self.changes.clear()
+        return out
+
+    def merge_changes(self, journal: Mapping[tuple[str, str], Change]) -> None:
+        """Queue a closing minute's journal for the memory table (newest ``q`` wins)."""
+        for key, change in journal.items():
+            current = self.changes.get(key)
+            if current is None or current[0] < change[0]:
+                self.changes[key] = change
+
     def take_changes(self) -> dict[str, bytes | None]:
-        """What changed since the last call, by table key ``store|kind|id``."""
+        """What changed since the last call, by table key ``store|kind|id`` (None: deleted)."""
         out = {
-            memory_key(self.store_id, kind, ident): v for (kind, ident), v in self.changes.items()
+            memory_key(self.store_id, kind, ident): (None if _deleted(raw) else raw)
+            for (kind, ident), (_, raw) in self.changes.items()
         }
         self.changes.clear()
         return out
 
     def restore(self, raw: bytes) -> None:
-        """Apply one persisted record (from :meth:`take_changes`)."""
+        """Apply one persisted record (from the memory table or a minute's journal)."""
         data = orjson.loads(raw)
         kind, ident, value = data["k"], data["i"], data["v"]
-        if kind == "customer":
+        self.next_seq = max(self.next_seq, int(data.get("q", -1)) + 1)
+        if value is None:
+            self._forget(kind, ident)
+        elif kind == "customer":
             self.customers[ident] = int(value)
         elif kind == "unshipped":
             self.unshipped[ident] = int(value)
@@ -233,6 +260,33 @@ class StoreMemory:
             self.conversations[ident] = Conversation(
                 opened, bool(answered), bool(transferred), int(last)
             )
+
+    def _forget(self, kind: str, ident: str) -> None:
+        if kind == "customer":
+            self.customers.pop(ident, None)
+        elif kind == "unshipped":
+            self.unshipped.pop(ident, None)
+        elif kind == "sku":
+            self.levels.pop(ident, None)
+        elif kind == "session":
+            self.sessions.sessions.pop(ident, None)
+        elif kind == "chats":
+            self.chats.pop(ident, None)
+        elif kind == "conversation":
+            self.conversations.pop(ident, None)
+
+
+#: A pending change: its per-store sequence number and its record.
+Change = tuple[int, bytes]
+
+
+def record_seq(raw: bytes) -> int:
+    """The sequence number of a memory record (-1 for records written before there was one)."""
+    return int(orjson.loads(raw).get("q", -1))
+
+
+def _deleted(raw: bytes) -> bool:
+    return bool(orjson.loads(raw)["v"] is None)
 
 
 def memory_key(store_id: str, kind: str, ident: str) -> str:

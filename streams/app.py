@@ -25,6 +25,7 @@ from streams.detection import install_detection
 from streams.kafka_auth import faust_credentials
 from streams.metrics import WorkerMetrics
 from streams.processor import MinuteProcessor, RawRecord
+from streams.tables import put
 
 log = logging.getLogger("shoppulse.worker")
 
@@ -32,30 +33,24 @@ log = logging.getLogger("shoppulse.worker")
 class TableState:
     """:class:`streams.processor.StateSink` over two Faust tables."""
 
-    def __init__(self, minutes: Any, clocks: Any, memory: Any) -> None:
+    def __init__(self, minutes: Any, clocks: Any, memory: Any, producer: Any) -> None:
+        self._producer = producer
         self._minutes = minutes
         self._clocks = clocks
         self._memory = memory
 
-    @staticmethod
-    def _put(table: Any, partition: int, key: str, value: bytes | None) -> None:
-        # Bypass Table.__setitem__: it takes the partition from the "current event",
-        # which does not exist inside take_events() batches or timers (faust #497).
-        if value is None:
-            table.data.pop(key, None)
-            table.send_changelog(partition, key, None, value_serializer="raw")
-        else:
-            table.data[key] = value
-            table.send_changelog(partition, key, value)
-
     def put_minute(self, partition: int, key: str, value: bytes | None) -> None:
-        self._put(self._minutes, partition, key, value)
+        put(self._minutes, partition, key, value)
 
     def put_clock(self, partition: int, key: str, value: bytes) -> None:
-        self._put(self._clocks, partition, key, value)
+        put(self._clocks, partition, key, value)
 
     def put_memory(self, partition: int, key: str, value: bytes | None) -> None:
-        self._put(self._memory, partition, key, value)
+        put(self._memory, partition, key, value)
+
+    async def flush(self) -> None:
+        """Wait until every changelog write so far is acknowledged by the broker."""
+        await self._producer.flush()
 
     def minutes(self) -> Iterable[bytes]:
         return list(self._minutes.data.values())
@@ -141,7 +136,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     processor = MinuteProcessor(
         settings,
         families=families,
-        state=TableState(minutes_table, clocks_table, memory_table),
+        state=TableState(minutes_table, clocks_table, memory_table, app.producer),
         publisher=TopicPublisher(kpis, deadletter),
         metrics=metrics,
         high_watermark=high_watermark,
@@ -162,7 +157,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         missing = [tp for tp in tps if not committed.get(tp)]
         earliest = await consumer.earliest_offsets(*missing) if missing else {}
         starts = {(tp.topic, tp.partition): committed.get(tp) or earliest.get(tp, 0) for tp in tps}
-        processor.restore({tp.partition for tp in tps}, starts)
+        ends = await consumer.highwaters(*tps) if tps else {}
+        highs = {(tp.topic, tp.partition): int(offset) for tp, offset in ends.items()}
+        processor.restore({tp.partition for tp in tps}, starts, highs)
         loaded_generation[0] = generation
 
     async def _ready() -> bool:

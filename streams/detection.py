@@ -17,6 +17,7 @@ from shoppulse import topics
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
 from shoppulse.store_detectors import StoreDetectors
+from streams.tables import put
 
 log = logging.getLogger("shoppulse.detection")
 
@@ -31,9 +32,9 @@ def install_detection(app: Any, settings: Settings) -> None:
 
     @app.agent(kpis, name="shoppulse.detection")  # type: ignore[untyped-decorator]
     async def detect(stream: Any) -> None:
-        async for raw in stream:
+        async for event in stream.events():
             try:
-                snap = KpiSnapshot.from_json(raw)
+                snap = KpiSnapshot.from_json(event.value)
             except (ValueError, KeyError, TypeError) as exc:
                 log.warning("skipping an unreadable KPI snapshot: %s", exc)
                 continue
@@ -50,6 +51,6 @@ def install_detection(app: Any, settings: Settings) -> None:
                 )
             )
             signals = detectors.on_final(snap)
-            table[snap.store_id] = orjson.dumps(detectors.to_state())
+            put(table, event.message.partition, snap.store_id, orjson.dumps(detectors.to_state()))
             for signal in signals:
                 await signals_topic.send(key=snap.store_id.encode(), value=orjson.dumps(signal))

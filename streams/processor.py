@@ -5,6 +5,13 @@
 :class:`StateSink` and publishes snapshots and dead letters through a
 :class:`Publisher`. The Faust app (``streams.app``) supplies adapters for
 both; unit tests supply in-memory ones.
+
+Besides counting, the processor measures the pipeline (:class:`~streams.metrics.WorkerMetrics`):
+for each open minute it remembers the event time of the oldest event not yet published,
+and when a snapshot of the minute is published it observes the time from that event to
+now (``shoppulse_event_to_snapshot_seconds``); it times each batch, counts late events by
+topic, and on each tick sets the consumer lag of every source topic from the high
+watermarks of the partitions it owns.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from shoppulse.minute_book import MinuteBook, OpenMinute, StoreClock
 from shoppulse.read_progress import ReadProgress, TopicPartition
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
+from shoppulse.store_memory import record_owner, record_seq
 from streams.metrics import WorkerMetrics
 
 log = logging.getLogger("shoppulse.worker")
@@ -46,6 +54,7 @@ class StateSink(Protocol):
     def put_minute(self, partition: int, key: str, value: bytes | None) -> None: ...
     def put_clock(self, partition: int, key: str, value: bytes) -> None: ...
     def put_memory(self, partition: int, key: str, value: bytes | None) -> None: ...
+    async def flush(self) -> None: ...
     def minutes(self) -> Iterable[bytes]: ...
     def clocks(self) -> Iterable[bytes]: ...
     def memory_records(self) -> Iterable[bytes]: ...
@@ -85,6 +94,9 @@ class MinuteProcessor:
         self.clock_ms = clock_ms
         self.high_watermark = high_watermark
         self.progress: ReadProgress | None = None
+        self.window_ms = settings.window_ms
+        self._unpublished: dict[tuple[str, int], int] = {}
+        """Per open minute, the event time of its oldest event not yet in a snapshot."""
         self.book = MinuteBook(
             window_ms=settings.window_ms,
             grace_ms=settings.grace_ms,
@@ -96,15 +108,24 @@ class MinuteProcessor:
         self,
         active_partitions: set[int] | None = None,
         starts: Mapping[TopicPartition, int] | None = None,
+        highs: Mapping[TopicPartition, int] | None = None,
     ) -> None:
         """Rebuild the book from durable state (after start-up or a rebalance).
 
         ``starts`` are the offsets each owned source topic-partition resumes from; with
         them (and ``high_watermark``), minutes wait for lagging inputs before closing.
+        ``highs`` are the log end offsets at this moment: after a restart with a backlog, a
+        partition not fetched yet is lagging until it is read that far.
         """
         self.book.clear()
+        self._unpublished.clear()
         self.progress = (
-            ReadProgress(starts, started_ms=self.clock_ms(), idle_ms=self.book.idle_ms)
+            ReadProgress(
+                starts,
+                started_ms=self.clock_ms(),
+                idle_ms=self.book.idle_ms,
+                initial_highs=dict(highs or {}),
+            )
             if starts is not None
             else None
         )
@@ -113,22 +134,55 @@ class MinuteProcessor:
             clock = StoreClock.from_state(raw, arrival_ms=now)
             if active_partitions is None or clock.partition in active_partitions:
                 self.book.restore_clock(clock)
+        # The memory table, then the journals of the open minutes, in sequence order: the
+        # memory then reflects exactly the events the persisted minutes counted (ADR 11).
+        changes: list[tuple[str, int, int, bytes]] = []
+        for raw in self.state.memory_records():
+            store_id, partition = record_owner(raw)
+            if store_id in self.book.clocks and (
+                active_partitions is None or partition in active_partitions
+            ):
+                changes.append((store_id, partition, record_seq(raw), raw))
         restored = 0
         for raw in self.state.minutes():
             minute = OpenMinute.from_state(raw)
             if minute.store_id in self.book.clocks:
                 self.book.restore_minute(minute)
                 restored += 1
-        log.info("state restored stores=%d open_minutes=%d", len(self.book.clocks), restored)
+                changes.extend(
+                    (minute.store_id, minute.partition, q, record)
+                    for q, record in minute.journal.values()
+                )
+        changes.sort(key=lambda c: (c[0], c[2]))
+        for store_id, partition, _, record in changes:
+            self.book.memory(store_id, partition).restore(record)
+        memories = len(changes)
+        log.info(
+            "state restored stores=%d open_minutes=%d memory_records=%d",
+            len(self.book.clocks),
+            restored,
+            memories,
+        )
 
     async def process(self, records: Iterable[RawRecord]) -> None:
         """Count a batch, dead-letter what cannot be counted, close what is due."""
+        started = time.perf_counter()
         now = self.clock_ms()
+        unpublished = self._unpublished
+        window_ms = self.window_ms
         for rec in records:
             family = self.families.get(rec.topic, rec.topic)
             decoded = decode_event(family, rec.value)
             if self.progress is not None:
-                ts_ms = None if isinstance(decoded, Rejection) else decoded.ts_ms
+                # Only an event that can count shows how far its partition has been read: a
+                # rejected one, or one too far in the future (it will be rejected for its
+                # time), must not let a partition look read past records still unread.
+                ts_ms = (
+                    None
+                    if isinstance(decoded, Rejection)
+                    or decoded.ts_ms > now + self.book.max_future_ms
+                    else decoded.ts_ms
+                )
                 self.progress.record(
                     rec.topic, rec.partition, offset=rec.offset, ts_ms=ts_ms, arrival_ms=now
                 )
@@ -150,13 +204,21 @@ class MinuteProcessor:
                 await self._dead_letter(rec, Rejection("internal_error", detail), now)
                 continue
             if isinstance(outcome, Rejection):
+                if outcome.reason == "late":
+                    self.metrics.late_events.labels(family).inc()
                 await self._dead_letter(rec, outcome, now)
             elif outcome == "duplicate":
                 self.metrics.duplicates.labels(family).inc()
             else:
                 self.metrics.events.labels(family).inc()
+                ts = decoded.ts_ms
+                key = (decoded.store_id, ts - ts % window_ms)
+                oldest = unpublished.get(key)
+                if oldest is None or ts < oldest:
+                    unpublished[key] = ts
         await self.close_due(now)
-        self.persist()
+        await self.persist()
+        self.metrics.batch_seconds.observe(time.perf_counter() - started)
 
     async def tick(self) -> None:
         """The wall-clock beat: close idle minutes and publish provisional values."""
@@ -165,8 +227,28 @@ class MinuteProcessor:
         for minute in list(self.book.dirty()):
             await self.publisher.publish_snapshot(self.book.provisional(minute, emitted_at_ms=now))
             self.metrics.snapshots.labels("provisional").inc()
+            self._observe_published(minute.key, now)
             self.book.changed_minutes.add(minute.key)
-        self.persist()
+        await self.persist()
+        self.update_lag()
+
+    def update_lag(self) -> None:
+        """Set each source topic's consumer lag from the last fetch's high watermarks."""
+        if self.progress is None or self.high_watermark is None:
+            return
+        lag = dict.fromkeys(self.families.values(), 0)
+        for (topic, partition), next_offset in self.progress.next_offset.items():
+            high = self.high_watermark(topic, partition)
+            family = self.families.get(topic)
+            if high is not None and family is not None:
+                lag[family] += max(0, high - next_offset)
+        for family, records in lag.items():
+            self.metrics.consumer_lag.labels(family).set(records)
+
+    def _observe_published(self, key: tuple[str, int], now_ms: int) -> None:
+        oldest = self._unpublished.pop(key, None)
+        if oldest is not None:
+            self.metrics.event_to_snapshot.observe(max(0, now_ms - oldest) / 1000)
 
     def read_until_ms(self, now_ms: int) -> dict[int, int] | None:
         """Per partition, the event time its lagging or active inputs reached (None: no gate)."""
@@ -181,10 +263,32 @@ class MinuteProcessor:
             snapshot = self.book.close(minute, emitted_at_ms=now_ms)
             await self.publisher.publish_snapshot(snapshot)
             self.metrics.snapshots.labels("final").inc()
+            self._observe_published(minute.key, now_ms)
 
-    def persist(self) -> None:
-        """Write every changed minute and clock to durable state, once per batch or tick."""
+    async def persist(self) -> None:
+        """Write what changed to durable state, once per batch or tick, in two phases.
+
+        A crash may lose any writes not yet acknowledged, and the three tables' changelogs
+        are separate partitions with no order between them. So the store memories and
+        clocks (the watermark of closed minutes) are written and flushed first, and only
+        then the minutes: a minute record (its event ids) never survives without the memory
+        updates of its events, and a closed minute's tombstone never survives without the
+        watermark that makes its replayed events late rather than a new, partial minute.
+        """
         book = self.book
+        wrote = False
+        for store_id in book.changed_clocks:
+            clock = book.clocks[store_id]
+            self.state.put_clock(clock.partition, store_id, clock.to_state())
+            wrote = True
+        for memory in book.memories.values():
+            if memory.changes:
+                for key, value in memory.take_changes().items():
+                    self.state.put_memory(memory.partition, key, value)
+                wrote = True
+        book.changed_clocks.clear()
+        if wrote and book.changed_minutes:
+            await self.state.flush()
         for store_id, start in book.changed_minutes:
             minute = book.minutes.get((store_id, start))
             clock = book.clocks[store_id]
@@ -193,15 +297,7 @@ class MinuteProcessor:
                 self.state.put_minute(clock.partition, key, None)
             else:
                 self.state.put_minute(minute.partition, key, minute.to_state())
-        for store_id in book.changed_clocks:
-            clock = book.clocks[store_id]
-            self.state.put_clock(clock.partition, store_id, clock.to_state())
-        for memory in book.memories.values():
-            if memory.changes:
-                for key, value in memory.take_changes().items():
-                    self.state.put_memory(memory.partition, key, value)
         book.changed_minutes.clear()
-        book.changed_clocks.clear()
 
     async def _dead_letter(self, rec: RawRecord, rejection: Rejection, now_ms: int) -> None:
         record = dead_letter_record(

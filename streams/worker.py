@@ -14,7 +14,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     import faust
-    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client import (
+        CollectorRegistry,
+        GCCollector,
+        PlatformCollector,
+        ProcessCollector,
+        start_http_server,
+    )
 
     from shoppulse.topic_admin import ensure_topics
     from streams.app import create_app
@@ -22,6 +28,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     settings.worker_data_dir.mkdir(parents=True, exist_ok=True)
     ensure_topics(settings)
     registry = CollectorRegistry()
+    ProcessCollector(registry=registry)  # process_* (CPU, memory, file descriptors)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
     if settings.worker_metrics_port:
         # One port per worker process (prometheus-client's multiprocess mode is not used).
         start_http_server(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 
 from alerts.actions import Ack, ActionBook
 from alerts.board import BoardAlert, StatusFilter
+from api.auth import require
 from api.deps import (
     ActionBookDep,
     ActionWriterDep,
@@ -22,6 +23,8 @@ from api.schemas import AckIn, AckOut, AlertAckOut, AlertOut, AlertsOut
 from api.view import ALL_STORES
 from shoppulse.timeutil import format_ts_ms
 
+#: Writes need an operator key (reads, a viewer key: see api.app).
+OPERATOR = [Depends(require("operator"))]
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
 AlertId = Annotated[
@@ -86,6 +89,7 @@ def list_alerts(
 
 @router.post(
     "/alerts/{alert_id}/ack",
+    dependencies=OPERATOR,
     response_model=AlertAckOut,
     summary="Acknowledge a firing alert",
     responses={

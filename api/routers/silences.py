@@ -5,14 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 from alerts.actions import ActionBook, ActionError, Matcher, Silence
 from alerts.rules import parse_duration_ms
+from api.auth import require
 from api.deps import ActionBookDep, ClockDep, WriterDep, publish_action
 from api.schemas import MatcherModel, SilenceIn, SilenceOut, SilencesOut
 from shoppulse.timeutil import MAX_TS_MS, TimestampError, format_ts_ms, parse_ts_ms
 
+#: Writes need an operator key (reads, a viewer key: see api.app).
+OPERATOR = [Depends(require("operator"))]
 router = APIRouter(prefix="/api/v1", tags=["silences"])
 
 SilenceState = Literal["active", "pending", "expired", "all"]
@@ -85,6 +88,7 @@ def _find(book: ActionBook, silence_id: str) -> Silence:
 
 @router.post(
     "/silences",
+    dependencies=OPERATOR,
     response_model=SilenceOut,
     status_code=status.HTTP_201_CREATED,
     summary="Create a silence",
@@ -154,6 +158,7 @@ def get_silence(silence_id: SilenceId, book: ActionBookDep, clock: ClockDep) -> 
 
 @router.delete(
     "/silences/{silence_id}",
+    dependencies=OPERATOR,
     response_model=SilenceOut,
     summary="Expire a silence",
     responses=_RESPONSES,

@@ -49,3 +49,31 @@ def test_rejected_records_advance_offsets_but_show_no_time_nor_activity() -> Non
     assert p.next_offset[("c", 0)] == 1
     assert p.read_until_ms({("c", 0): 1}, now_ms=IDLE + 1) == {}  # garbage never holds back
     assert p.read_until_ms({("c", 0): 2}, now_ms=IDLE + 1) == {0: 0}  # but unread data does
+
+
+def test_the_log_end_at_start_keeps_an_unfetched_partition_lagging() -> None:
+    """After a restart with a backlog, a partition the consumer has not fetched from yet
+    holds its minutes back for as long as it is behind, not just for ``idle_ms``."""
+    p = ReadProgress(
+        starts={("a", 0): 0, ("b", 0): 100},
+        started_ms=0,
+        idle_ms=1_000,
+        initial_highs={("a", 0): 50, ("b", 0): 100},
+    )
+    p.record("b", 0, offset=100, ts_ms=90_000, arrival_ms=500)
+    assert p.read_until_ms({}, now_ms=60_000) == {0: 0}  # a: 0 of 50 read, long after idle
+    p.record("a", 0, offset=49, ts_ms=80_000, arrival_ms=60_000)
+    assert p.read_until_ms({}, now_ms=90_000) == {}  # both caught up and quiet
+
+
+def test_an_empty_log_at_start_is_still_unknown_until_fetched() -> None:
+    """A fresh worker starts before the data: a log end of 0 says nothing about what the
+    first fetch will bring, so the partition counts as lagging for ``idle_ms``."""
+    p = ReadProgress(
+        starts={("a", 0): 0, ("b", 0): 0},
+        started_ms=0,
+        idle_ms=1_000,
+        initial_highs={("a", 0): 0, ("b", 0): 0},
+    )
+    p.record("a", 0, offset=0, ts_ms=90_000, arrival_ms=100)
+    assert p.read_until_ms({("a", 0): 1}, now_ms=500) == {0: 0}  # b not fetched yet

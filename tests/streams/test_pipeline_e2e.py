@@ -206,3 +206,7 @@ def test_late_events_revise_inside_grace_and_are_dead_lettered_beyond(
     metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
     assert 'shoppulse_dead_letters_total{reason="late"} 1.0' in metrics
     assert 'shoppulse_events_total{topic="shop.clicks"} 4.0' in metrics
+    assert 'shoppulse_late_events_total{topic="shop.clicks"} 1.0' in metrics
+    assert 'shoppulse_late_events_total{topic="shop.orders"} 0.0' in metrics
+    assert "shoppulse_event_to_snapshot_seconds_count" in metrics
+    assert 'shoppulse_consumer_lag_records{topic="shop.clicks"}' in metrics

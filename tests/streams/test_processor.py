@@ -36,6 +36,9 @@ class MemoryState:
         self.writes.append(("clock", partition, key))
         self.clocks_by_key[key] = value
 
+    async def flush(self) -> None:
+        self.writes.append(("flush", -1, ""))
+
     def put_memory(self, partition: int, key: str, value: bytes | None) -> None:
         self.writes.append(("memory", partition, key))
         if value is None:
@@ -178,6 +181,80 @@ async def test_restore_rebuilds_open_minutes_and_ignores_unowned_partitions() ->
     final = next(s for s in pub2.snapshots if s.final)
     assert final.components["impressions"] == 3  # the replayed c1 counted once
     assert final.revision == 2  # continues after the persisted provisional revision 1
+
+
+def paid(i: int, ts: int, customer: str) -> dict[str, Any]:
+    return {
+        "event_id": f"o{i}",
+        "store_id": "s1",
+        "ts": T0 + ts,
+        "order_id": f"order-{i}",
+        "customer_id": customer,
+        "status": "paid",
+        "amount_minor": 500,
+        "currency": "EUR",
+    }
+
+
+async def test_restore_brings_back_the_store_memory() -> None:
+    """A customer's first order before a restart makes their next order a repeat one."""
+    clock = Clock()
+    proc, state, _ = make(clock)
+    await proc.process([rec(1, paid(1, 10, "ana"), topic="ns.shop.orders")])
+    await proc.process([rec(2, click(2, 62_000))])  # closes the first minute
+    fresh, _, pub = make(clock, state)
+    fresh.restore(active_partitions={3})
+    await fresh.process([rec(3, paid(3, 70_000, "ana"), topic="ns.shop.orders")])
+    await fresh.process([rec(4, click(4, 125_000))])
+    final = next(s for s in pub.snapshots if s.final)
+    assert final.components["paid_orders_repeat_customer"] == 1
+    assert final.components.get("paid_orders_new_customer", 0) == 0
+
+
+async def test_memory_changes_travel_with_their_minute_until_it_closes() -> None:
+    """The memory changes of an open minute's events are in that minute's record (one
+    atomic write); at close they go to the memory table, acknowledged before the tombstone."""
+    clock = Clock()
+    proc, state, _ = make(clock)
+    await proc.process([rec(1, paid(1, 10, "ana"), topic="ns.shop.orders")])
+    assert state.writes == [("clock", 3, "s1"), ("flush", -1, ""), ("minute", 3, f"s1|{T0}")]
+    journal = orjson.loads(state.minutes_by_key[f"s1|{T0}"])["journal"]
+    assert sorted(orjson.loads(raw)["k"] for _, raw in journal) == ["customer", "unshipped"]
+    state.writes.clear()
+    await proc.process([rec(2, click(2, 62_000))])  # closes the first minute
+    assert state.writes[:4] == [
+        ("clock", 3, "s1"),  # closed_until moves past the first minute
+        ("memory", 3, "s1|customer|ana"),
+        ("memory", 3, "s1|unshipped|order-1"),
+        ("flush", -1, ""),  # acknowledged before that minute's tombstone
+    ]
+    assert sorted(state.writes[4:]) == [
+        ("minute", 3, f"s1|{T0}"),
+        ("minute", 3, f"s1|{T0 + 60_000}"),
+    ]
+
+
+async def test_an_open_minutes_journal_restores_the_memory_of_its_events() -> None:
+    """As after a crash that kept the minute record but no memory-table write: the restored
+    memory still knows ana, so her next order is a repeat one, and replaying her first
+    order counts nothing twice."""
+    clock = Clock()
+    proc, state, _ = make(clock)
+    await proc.process([rec(1, paid(1, 10, "ana"), topic="ns.shop.orders")])
+    assert state.memory_by_key == {}
+    fresh, _, pub = make(clock, state)
+    fresh.restore(active_partitions={3})
+    await fresh.process(
+        [
+            rec(1, paid(1, 10, "ana"), topic="ns.shop.orders"),  # the replayed first order
+            rec(3, paid(3, 20, "ana"), topic="ns.shop.orders"),
+            rec(4, click(4, 62_000)),
+        ]
+    )
+    final = next(s for s in pub.snapshots if s.final)
+    assert final.components["paid_orders_new_customer"] == 1
+    assert final.components["paid_orders_repeat_customer"] == 1
+    assert final.components["orders_paid"] == 2
 
 
 @pytest.mark.parametrize("bad", [b"\xff", b"[]", b'{"event_id": 5}'])
