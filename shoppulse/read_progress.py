@@ -63,6 +63,14 @@ class ReadProgress:
         if ts_ms > self.event_time_ms.get(tp, 0):
             self.event_time_ms[tp] = ts_ms
 
+    def poll(self, ends: Mapping[TopicPartition, int]) -> None:
+        """Log end offsets asked of the broker: they stand in for high watermarks the consumer
+        has not fetched lately (a partition behind them is lagging)."""
+        highs = dict(self.initial_highs)
+        for tp, end in ends.items():
+            highs[tp] = max(end, highs.get(tp, 0))
+        self.initial_highs = highs
+
     def read_until_ms(
         self, high_watermarks: Mapping[TopicPartition, int | None], now_ms: int
     ) -> dict[int, int]:
@@ -70,11 +78,13 @@ class ReadProgress:
         bounds: dict[int, int] = {}
         starting = now_ms - self.started_ms < self.idle_ms
         for tp, next_offset in self.next_offset.items():
-            high = high_watermarks.get(tp)
-            if high is not None:
-                lagging = next_offset < high
-            else:  # not fetched yet: behind its log end at start, or unknown for idle_ms
-                lagging = next_offset < self.initial_highs.get(tp, 0) or starting
+            fetched, polled = high_watermarks.get(tp), self.initial_highs.get(tp)
+            if fetched is None and polled is None:
+                lagging = starting  # nothing known yet: unknown counts as lagging for idle_ms
+            else:
+                lagging = next_offset < max(fetched or 0, polled or 0) or (
+                    starting and fetched is None
+                )
             arrived = self.arrival_ms.get(tp)
             active = arrived is not None and now_ms - arrived < self.idle_ms
             if not (lagging or active):

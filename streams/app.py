@@ -195,7 +195,22 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     async def beat() -> None:
         async with lock:
             if await _ready():
+                await _poll_log_ends()
                 await processor.tick()
+
+    async def _poll_log_ends() -> None:
+        """Tell the processor every owned source partition's log end offset (once a tick), so
+        a partition the consumer has not fetched from lately is never taken as caught up."""
+        tps = [tp for tp in app.assignor.assigned_actives() if tp.topic in families]
+        if not tps:
+            return
+        consumer: Any = app.consumer
+        try:
+            ends = await consumer.highwaters(*tps)
+        except Exception as exc:  # the broker is away: keep the last known ends
+            log.debug("log end offsets unavailable: %s", exc)
+            return
+        processor.poll_log_ends({(tp.topic, tp.partition): int(o) for tp, o in ends.items()})
 
     if settings.detection_enabled:
         install_detection(app, settings)

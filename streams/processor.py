@@ -232,6 +232,11 @@ class MinuteProcessor:
         await self.persist()
         self.update_lag()
 
+    def poll_log_ends(self, ends: Mapping[TopicPartition, int]) -> None:
+        """The source partitions' log end offsets, as just asked of the broker."""
+        if self.progress is not None:
+            self.progress.poll(ends)
+
     def update_lag(self) -> None:
         """Set each source topic's consumer lag from the last fetch's high watermarks."""
         if self.progress is None or self.high_watermark is None:

@@ -77,3 +77,13 @@ def test_an_empty_log_at_start_is_still_unknown_until_fetched() -> None:
     )
     p.record("a", 0, offset=0, ts_ms=90_000, arrival_ms=100)
     assert p.read_until_ms({("a", 0): 1}, now_ms=500) == {0: 0}  # b not fetched yet
+
+
+def test_polled_log_ends_keep_an_unfetched_partition_lagging() -> None:
+    p = ReadProgress(starts={("a", 0): 0, ("b", 0): 0}, started_ms=0, idle_ms=1_000)
+    p.record("a", 0, offset=9, ts_ms=90_000, arrival_ms=100)
+    assert p.read_until_ms({("a", 0): 10}, now_ms=60_000) == {}  # b: nothing known, quiet
+    p.poll({("b", 0): 25})  # the broker says b has 25 records the consumer has not fetched
+    assert p.read_until_ms({("a", 0): 10}, now_ms=61_000) == {0: 0}
+    p.record("b", 0, offset=24, ts_ms=95_000, arrival_ms=62_000)
+    assert p.read_until_ms({("a", 0): 10, ("b", 0): 25}, now_ms=70_000) == {}
