@@ -7,7 +7,6 @@ the test checks the firing alert is stored and forwarded, then that the resolved
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,25 +17,9 @@ from shoppulse.alert_shape import alert
 from shoppulse.timeutil import format_ts_ms
 from tests.alerts.conftest import RecordingServer, wait_for
 
-ALERTMANAGER = Path("/usr/bin/prometheus-alertmanager")
-READY_TIMEOUT_S = 30.0
 NOTIFY_TIMEOUT_S = 30.0
 
 pytestmark = pytest.mark.integration
-
-CONFIG = """\
-route:
-  receiver: hook
-  group_by: ["alertname", "store_id"]
-  group_wait: 0s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: "{url}"
-        send_resolved: true
-"""
 
 
 def notifications(http_server: RecordingServer, status: str) -> list[dict[str, Any]]:

@@ -22,7 +22,6 @@ import pytest
 from kafka import KafkaProducer
 from playwright.sync_api import Page, expect
 
-from api.app import create_app
 from cli.broker import free_port
 from shoppulse.alert_shape import alert
 from shoppulse.kafka_config import kafka_python_config
@@ -56,11 +55,6 @@ stores:
   store-002: {daily_gmv_target_minor: 3_000_000, currency: USD, timezone: America/New_York}
   store-003: {daily_gmv_target_minor: 2_000_000, currency: GBP, timezone: Europe/London}
 """
-# The alerts route is built separately; until it exists, the page hides the ticker and its
-# 404 is the one console error expected.
-ALERTS_ROUTE_ABSENT = "/api/v1/alerts" not in create_app(
-    Settings(topic_namespace="probe."), start_feed=False
-).openapi().get("paths", {})
 
 
 @pytest.fixture
@@ -71,10 +65,7 @@ def wall_settings(settings: Settings, tmp_path: Path) -> Settings:
 
 
 def unexpected_errors(console: ConsoleLog) -> list[str]:
-    errors = [*console.page_errors, *console.errors]
-    if ALERTS_ROUTE_ABSENT:
-        errors = [e for e in errors if not ("404" in e and "/api/v1/alerts" in e)]
-    return errors
+    return [*console.page_errors, *console.errors]
 
 
 def text_of(page: Page, selector: str) -> str:
@@ -284,9 +275,6 @@ def test_wall_page_follows_the_pipeline_and_survives_an_api_restart(
     print(f"wall page test: {time.monotonic() - started:.0f} s, {traffic.total} events")
 
 
-@pytest.mark.skipif(
-    ALERTS_ROUTE_ABSENT, reason="GET /api/v1/alerts is not in the API yet (built separately)"
-)
 @pytest.mark.timeout(400)
 def test_alert_of_an_injected_incident_appears_in_the_ticker(
     wall_settings: Settings, start_worker: WorkerFactory, tmp_path: Path
