@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import logging.config
-from typing import Any
+import sys
+from typing import Any, TextIO
 
 import orjson
 
@@ -40,19 +41,30 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(out, default=str).decode()
 
 
+class StderrHandler(logging.StreamHandler[TextIO]):
+    """A stream handler that writes to whatever ``sys.stderr`` is at the time of each record,
+    so a handler configured while stderr was redirected (a test capturing output, say) never
+    writes to a closed stream afterwards."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: TextIO) -> None:
+        """Ignored: the stream is always the current ``sys.stderr``."""
+
+
 def logging_dict_config(level: str = "info") -> dict[str, Any]:
     """A ``logging.config.dictConfig`` dict: JSON lines on stderr, chatty clients quieted."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter}},
-        "handlers": {
-            "stderr": {
-                "class": "logging.StreamHandler",
-                "formatter": "json",
-                "stream": "ext://sys.stderr",
-            }
-        },
+        "handlers": {"stderr": {"()": StderrHandler, "formatter": "json"}},
         "root": {"level": level.upper(), "handlers": ["stderr"]},
         "loggers": {name: {"level": "WARNING"} for name in ("kafka", "aiokafka")},
     }
