@@ -161,7 +161,7 @@ def measure_pipeline(
                 if time.perf_counter() - t0 > timeout_s:
                     raise TimeoutError(f"pipeline committed {done}/{total} in {timeout_s} s")
                 if not worker.alive():
-                    raise RuntimeError(f"worker died; see {worker.log_path}")
+                    raise RuntimeError(f"worker died; its last lines:\n{worker.tail(60)}")
                 time.sleep(0.1)
                 done = committed(admin, settings, group)
                 progress.update(task, completed=done)

@@ -86,6 +86,11 @@ class Child:
             time.sleep(0.1)
         raise TimeoutError(f"{self.name}: no {needle!r} after {timeout_s} s; see {self.log_path}")
 
+    def tail(self, lines: int = 20) -> str:
+        """The child's last ``lines`` lines of output (for an error message)."""
+        with self._lock:
+            return "".join(self._seen[-lines:])
+
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
