@@ -44,8 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rate",
         type=float,
-        default=2_000.0,
-        help="simulated event-time rate, events/s over all stores",
+        default=500.0,
+        help="simulated event-time rate, events/s over all stores (default: 25/s per store of "
+        "the default 20, the simulator's store size)",
     )
     parser.add_argument(
         "--external",
