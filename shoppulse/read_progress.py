@@ -31,8 +31,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Final, Literal
 
 TopicPartition = tuple[str, int]
+Admission = Literal["next", "seen", "skip", "drop"]
+
+#: Offsets a partition may jump without records having been skipped (transaction markers).
+MAX_GAP: Final = 2
+#: While a rewind is awaited, how long later records are dropped before seeking again.
+RESEEK_MS: Final = 500
 
 
 @dataclass(slots=True)
@@ -47,9 +54,98 @@ class ReadProgress:
     next_offset: dict[TopicPartition, int] = field(init=False)
     event_time_ms: dict[TopicPartition, int] = field(default_factory=dict, init=False)
     arrival_ms: dict[TopicPartition, int] = field(default_factory=dict, init=False)
+    durable: dict[TopicPartition, int] = field(init=False)
+    """Per partition, the offset below which every record's effects are persisted."""
+    rewinding: dict[TopicPartition, tuple[int, int]] = field(default_factory=dict, init=False)
+    """Partitions sought back over a skip: (the offset awaited, when the last seek was)."""
 
     def __post_init__(self) -> None:
         self.next_offset = dict(self.starts)
+        self.durable = dict(self.starts)
+
+    def admit(self, tp: TopicPartition, offset: int, now_ms: int) -> Admission:
+        """Whether a delivered record continues its partition where processing left off.
+
+        ``"next"``: process it. ``"seen"``: a re-delivery of a processed record; drop it.
+        ``"skip"``: records before it were never delivered (Faust can hand over records
+        fetched before a seek to the committed offset, then drop the lower ones as read,
+        faust-streaming #221); drop it and seek the consumer back to ``next_offset``.
+        ``"drop"``: a rewind is under way; records fetched before it are dropped, and if
+        they keep coming for ``RESEEK_MS``, the next one is a ``"skip"`` again (seek again).
+        Gaps of up to ``MAX_GAP`` offsets are real (transaction markers).
+
+        >>> p = ReadProgress(starts={("a", 0): 10}, started_ms=0, idle_ms=1_000)
+        >>> p.admit(("a", 0), 10, now_ms=0), p.admit(("a", 0), 9, now_ms=0)
+        ('next', 'seen')
+        >>> p.admit(("a", 0), 50, now_ms=0), p.admit(("a", 0), 51, now_ms=5)
+        ('skip', 'drop')
+        >>> p.admit(("a", 0), 52, now_ms=RESEEK_MS)  # still the old position: seek again
+        'skip'
+        >>> p.admit(("a", 0), 10, now_ms=RESEEK_MS + 1)  # the rewind delivered the record
+        'next'
+        """
+        expected = self.next_offset.get(tp)
+        if expected is None:
+            return "next"
+        if offset < expected:
+            return "seen"
+        if offset - expected <= MAX_GAP:
+            self.rewinding.pop(tp, None)
+            return "next"
+        pending = self.rewinding.get(tp)
+        if pending is not None and now_ms - pending[1] < RESEEK_MS:
+            return "drop"
+        self.rewinding[tp] = (expected, now_ms)
+        return "skip"
+
+    def due_rewinds(self, now_ms: int) -> list[tuple[TopicPartition, int]]:
+        """Rewinds still waiting for their record ``RESEEK_MS`` after their last seek, with
+        the offset to seek to again (the consumer may have dropped the re-read records as
+        read when a fetch from before the seek came in after it, and then sit idle).
+
+        >>> p = ReadProgress(starts={("a", 0): 10}, started_ms=0, idle_ms=1_000)
+        >>> p.admit(("a", 0), 50, now_ms=0)
+        'skip'
+        >>> p.due_rewinds(now_ms=RESEEK_MS - 1), p.due_rewinds(now_ms=RESEEK_MS)
+        ([], [(('a', 0), 10)])
+        >>> p.due_rewinds(now_ms=RESEEK_MS + 1)  # just sought again
+        []
+        """
+        due = [
+            (tp, awaited)
+            for tp, (awaited, sought_ms) in self.rewinding.items()
+            if now_ms - sought_ms >= RESEEK_MS
+        ]
+        for tp, awaited in due:
+            self.rewinding[tp] = (awaited, now_ms)
+        return due
+
+    def resume_at(self, tp: TopicPartition, offset: int) -> None:
+        """The records before ``offset`` are gone (deleted by retention): read on from it."""
+        if offset > self.next_offset.get(tp, 0):
+            self.next_offset[tp] = offset
+            if tp in self.rewinding:
+                self.rewinding[tp] = (offset, self.rewinding[tp][1])
+
+    def checkpoint(self) -> None:
+        """Every record processed so far has its effects persisted."""
+        self.durable = dict(self.next_offset)
+
+    def bound_commits(self, offsets: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
+        """The offsets of ``offsets`` that may be committed: none past a partition's
+        persisted records (Faust acknowledges records it skipped or that were dropped here),
+        and none for a partition this generation does not track.
+
+        >>> p = ReadProgress(starts={("a", 0): 10, ("b", 0): 0}, started_ms=0, idle_ms=1)
+        >>> p.record("a", 0, offset=10, ts_ms=1, arrival_ms=0)
+        >>> p.bound_commits({("a", 0): 40, ("b", 0): 0, ("c", 0): 5})  # not persisted yet
+        {('a', 0): 10, ('b', 0): 0}
+        >>> p.checkpoint()
+        >>> p.bound_commits({("a", 0): 40, ("a", 1): 3})
+        {('a', 0): 11}
+        """
+        durable = self.durable
+        return {tp: min(o, durable[tp]) for tp, o in offsets.items() if tp in durable}
 
     def record(
         self, topic: str, partition: int, *, offset: int, ts_ms: int | None, arrival_ms: int

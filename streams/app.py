@@ -21,6 +21,7 @@ from shoppulse import topics
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
 from streams.alerting import install_alerting
+from streams.consumer import BoundedCommitConsumer, install_bounded_commits
 from streams.detection import install_detection
 from streams.kafka_auth import faust_credentials
 from streams.metrics import WorkerMetrics
@@ -133,6 +134,14 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             return None
         return int(hw) if hw is not None else None
 
+    async def rewind(topic: str, partition: int, offset: int) -> int:
+        """Seek a source partition back to ``offset`` (or its earliest offset, if later)."""
+        tp = TP(topic, partition)
+        earliest = await app.consumer.earliest_offsets(tp)
+        target = max(offset, int(earliest.get(tp) or 0))
+        await app.consumer.seek(tp, target)
+        return target
+
     processor = MinuteProcessor(
         settings,
         families=families,
@@ -140,7 +149,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         publisher=TopicPublisher(kpis, deadletter),
         metrics=metrics,
         high_watermark=high_watermark,
+        rewind=rewind,
     )
+    install_bounded_commits(app, processor.bound_commits)
     lock = asyncio.Lock()
     loaded_generation: list[int | None] = [None]
 
@@ -150,10 +161,14 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         if loaded_generation[0] == generation:
             return
         tps = [tp for tp in app.assignor.assigned_actives() if tp.topic in families]
-        # Where each owned source partition resumes: the group's committed offset (Faust
-        # keeps it after seeking), else the earliest offset (auto_offset_reset=earliest).
+        # Where each owned source partition resumes: the group's committed offset, asked of
+        # the coordinator (Faust's cache is empty until its seek, which can come after the
+        # first records), else the earliest offset (auto_offset_reset=earliest).
         consumer: Any = app.consumer
-        committed = consumer._committed_offset
+        if isinstance(consumer, BoundedCommitConsumer):
+            committed = await consumer.committed_offsets(tps) if tps else {}
+        else:
+            committed = consumer._committed_offset
         missing = [tp for tp in tps if not committed.get(tp)]
         earliest = await consumer.earliest_offsets(*missing) if missing else {}
         starts = {(tp.topic, tp.partition): committed.get(tp) or earliest.get(tp, 0) for tp in tps}

@@ -61,6 +61,8 @@ class WorkerMetrics:
     duplicates: Counter
     dead_letters: Counter
     late_events: Counter
+    redelivered: Counter
+    rewinds: Counter
     snapshots: Counter
     event_to_snapshot: Histogram
     batch_seconds: Histogram
@@ -92,6 +94,19 @@ class WorkerMetrics:
                 "shoppulse_late_events_total",
                 "Events for a minute that had already closed (beyond the grace period), by"
                 " topic family; they are dead-lettered with reason late.",
+                ["topic"],
+                registry=registry,
+            ),
+            redelivered=Counter(
+                "shoppulse_redelivered_records_total",
+                "Source records delivered again after they were processed (after a restart,"
+                " a rebalance or a rewind), by topic family; skipped by offset.",
+                ["topic"],
+                registry=registry,
+            ),
+            rewinds=Counter(
+                "shoppulse_consumer_rewinds_total",
+                "Seeks back over source records the consumer skipped, by topic family.",
                 ["topic"],
                 registry=registry,
             ),
@@ -127,6 +142,8 @@ class WorkerMetrics:
             metrics.events.labels(family)
             metrics.duplicates.labels(family)
             metrics.late_events.labels(family)
+            metrics.redelivered.labels(family)
+            metrics.rewinds.labels(family)
         for reason in get_args(RejectReason):
             metrics.dead_letters.labels(reason)
         for kind in ("provisional", "final"):

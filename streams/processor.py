@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -86,6 +86,7 @@ class MinuteProcessor:
         metrics: WorkerMetrics,
         clock_ms: Callable[[], int] = wall_clock_ms,
         high_watermark: Callable[[str, int], int | None] | None = None,
+        rewind: Callable[[str, int, int], Awaitable[int]] | None = None,
     ) -> None:
         self.families = dict(families)
         self.state = state
@@ -93,6 +94,9 @@ class MinuteProcessor:
         self.metrics = metrics
         self.clock_ms = clock_ms
         self.high_watermark = high_watermark
+        self.rewind = rewind
+        """Seek a source partition's consumer back to an offset; returns the offset it
+        reads from next (later, if the records were deleted by retention)."""
         self.progress: ReadProgress | None = None
         self.window_ms = settings.window_ms
         self._unpublished: dict[tuple[str, int], int] = {}
@@ -170,7 +174,17 @@ class MinuteProcessor:
         now = self.clock_ms()
         unpublished = self._unpublished
         window_ms = self.window_ms
+        progress = self.progress
         for rec in records:
+            if progress is not None:
+                admission = progress.admit((rec.topic, rec.partition), rec.offset, now)
+                if admission == "skip":
+                    await self._rewind(progress, (rec.topic, rec.partition), rec.offset)
+                if admission == "seen":
+                    family = self.families.get(rec.topic, rec.topic)
+                    self.metrics.redelivered.labels(family).inc()
+                if admission != "next":
+                    continue
             family = self.families.get(rec.topic, rec.topic)
             decoded = decode_event(family, rec.value)
             if self.progress is not None:
@@ -218,11 +232,46 @@ class MinuteProcessor:
                     unpublished[key] = ts
         await self.close_due(now)
         await self.persist()
+        if progress is not None:
+            progress.checkpoint()
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
+
+    async def _rewind(
+        self, progress: ReadProgress, tp: TopicPartition, delivered: int | None
+    ) -> None:
+        """Seek a partition back over records the consumer skipped."""
+        expected = progress.next_offset[tp]
+        self.metrics.rewinds.labels(self.families.get(tp[0], tp[0])).inc()
+        where = f"{tp[0]}:{tp[1]}"
+        log.warning(
+            "records skipped by the consumer; seeking back",
+            extra={"tp": where, "delivered": delivered, "expected": expected},
+        )
+        if self.rewind is None:
+            return
+        resumed = await self.rewind(tp[0], tp[1], expected)
+        if resumed > expected:
+            log.error(
+                "records deleted before they were read",
+                extra={"tp": where, "from": expected, "to": resumed},
+            )
+            progress.resume_at(tp, resumed)
+
+    def bound_commits(self, offsets: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
+        """The consumer offsets that may be committed: a source partition's only up to its
+        persisted records (see :meth:`ReadProgress.bound_commits`), other topics' as they are."""
+        source = {tp: o for tp, o in offsets.items() if tp[0] in self.families}
+        bounded = {tp: o for tp, o in offsets.items() if tp[0] not in self.families}
+        if self.progress is not None:
+            bounded.update(self.progress.bound_commits(source))
+        return bounded
 
     async def tick(self) -> None:
         """The wall-clock beat: close idle minutes and publish provisional values."""
         now = self.clock_ms()
+        if self.progress is not None:
+            for tp, _ in self.progress.due_rewinds(now):
+                await self._rewind(self.progress, tp, None)
         await self.close_due(now)
         for minute in list(self.book.dirty()):
             await self.publisher.publish_snapshot(self.book.provisional(minute, emitted_at_ms=now))

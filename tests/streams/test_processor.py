@@ -271,8 +271,8 @@ async def test_minutes_wait_for_lagging_inputs_before_closing_on_stream_time() -
     high = {("ns.shop.clicks", 3): 100, ("ns.shop.orders", 3): 50}
     proc, _, pub = make(clock)
     proc.high_watermark = lambda topic, partition: high.get((topic, partition))
-    proc.restore({3}, starts={("ns.shop.clicks", 3): 0, ("ns.shop.orders", 3): 0})
-    # clicks run ahead to minute 2; orders (offsets 0..49 unread) lag behind.
+    proc.restore({3}, starts={("ns.shop.clicks", 3): 0, ("ns.shop.orders", 3): 48})
+    # clicks run ahead to minute 2; orders (offsets 48..49 unread) lag behind.
     await proc.process([rec(0, click(0, 10)), rec(1, click(1, 2 * 60_000))])
     assert [s for s in pub.snapshots if s.final] == []
     order = {
@@ -317,3 +317,75 @@ async def test_a_bug_while_counting_dead_letters_the_event_instead_of_crashing(
     await proc.process([rec(0, click(0, 10))])
     assert [d["reason"] for d in pub.dead] == ["internal_error"]
     assert "RuntimeError: boom" in pub.dead[0]["detail"]
+
+
+async def test_skipped_records_are_sought_back_and_commits_never_pass_what_is_persisted() -> None:
+    """Faust can deliver a partition from past its committed offset and then drop the lower
+    records as read (faust-streaming #221). The processor counts nothing out of order: it
+    seeks back, drops what comes before the sought record, skips re-deliveries by offset,
+    and lets no commit pass the records it has persisted."""
+    clock = Clock()
+    proc, _, pub = make(clock)
+    sought: list[tuple[str, int, int]] = []
+
+    async def rewind(topic: str, partition: int, offset: int) -> int:
+        sought.append((topic, partition, offset))
+        return offset
+
+    proc.rewind = rewind
+    tp = ("ns.shop.clicks", 3)
+    proc.restore({3}, starts={tp: 10})
+    await proc.process([rec(10, click(10, 1_000))])
+    await proc.process([rec(40, click(40, 2_000)), rec(41, click(41, 2_100))])  # a skip
+    assert sought == [("ns.shop.clicks", 3, 11)]
+    assert proc.bound_commits({tp: 42, ("ns.shop.kpis", 0): 7}) == {tp: 11, ("ns.shop.kpis", 0): 7}
+    # the rewind delivers 11..41; 10 again is a re-delivery
+    await proc.process([rec(o, click(o, 1_000 + o)) for o in range(10, 42)])
+    assert proc.bound_commits({tp: 42}) == {tp: 42}
+    assert proc.metrics.redelivered.labels("shop.clicks")._value.get() == 1
+    assert proc.metrics.rewinds.labels("shop.clicks")._value.get() == 1
+    clock.now += 60_000
+    await proc.tick()
+    (final,) = [s for s in pub.snapshots if s.final]
+    assert final.components["events"] == 32  # offsets 10..41, each once
+
+
+async def test_a_rewind_past_deleted_records_reads_on_from_the_earliest_offset() -> None:
+    proc, _, _ = make(Clock())
+
+    async def rewind(topic: str, partition: int, offset: int) -> int:
+        return 30  # retention deleted everything before offset 30
+
+    proc.rewind = rewind
+    tp = ("ns.shop.clicks", 3)
+    proc.restore({3}, starts={tp: 0})
+    await proc.process([rec(35, click(35, 1_000))])
+    await proc.process([rec(30, click(30, 1_000))])
+    assert proc.progress is not None
+    assert proc.progress.next_offset[tp] == 31
+
+
+async def test_a_rewind_still_waiting_is_sought_again_on_the_beat() -> None:
+    """The consumer may drop the re-read records as read (a fetch from before the seek came
+    in after it) and then sit idle: the beat seeks again until the awaited record comes."""
+    clock = Clock()
+    proc, _, _ = make(clock)
+    sought: list[int] = []
+
+    async def rewind(topic: str, partition: int, offset: int) -> int:
+        sought.append(offset)
+        return offset
+
+    proc.rewind = rewind
+    tp = ("ns.shop.clicks", 3)
+    proc.restore({3}, starts={tp: 5})
+    await proc.process([rec(20, click(20, 1_000))])
+    await proc.tick()
+    assert sought == [5]  # not yet due
+    clock.now += 500
+    await proc.tick()
+    assert sought == [5, 5]
+    await proc.process([rec(5, click(5, 1_000))])
+    clock.now += 500
+    await proc.tick()
+    assert sought == [5, 5]  # the awaited record came: the rewind is over
