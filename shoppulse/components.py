@@ -169,6 +169,21 @@ class Components:
             elif event.nps <= 6:
                 counts["nps_detractors"] += 1
 
+    def merge(self, other: Components) -> None:
+        """Fold in the components of other events of the same window (counts add, distinct
+        sets unite), as when a minute is rebuilt from its segments.
+
+        >>> a, b = Components(), Components()
+        >>> a.add_counts({"orders_paid": 1}); a.distinct["visitors"].update({"v1", "v2"})
+        >>> b.add_counts({"orders_paid": 2}); b.distinct["visitors"].update({"v2", "v3"})
+        >>> a.merge(b)
+        >>> a.counts["orders_paid"], len(a.distinct["visitors"])
+        (3, 3)
+        """
+        self.add_counts(other.counts)
+        for name, members in other.distinct.items():
+            self.distinct.setdefault(name, set()).update(members)
+
     def values(self) -> dict[str, int]:
         """Counts and distinct counts as one flat mapping (what a snapshot carries)."""
         out = dict(self.counts)

@@ -31,9 +31,9 @@ minute of its store is *late*; one too far ahead of the wall clock is
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import orjson
 
@@ -47,6 +47,10 @@ from shoppulse.windows import TumblingWindow
 
 MinuteKey = tuple[str, int]
 Outcome = Literal["counted", "duplicate"]
+
+#: Events per segment record of an open minute: bounds a record's size (event ids up to 128
+#: characters, a few memory changes each) far below Kafka's default 1 MB message limit.
+SEGMENT_MAX_EVENTS: Final = 256
 
 
 @dataclass(slots=True)
@@ -70,6 +74,13 @@ class OpenMinute:
     """Per-agent service components (``shoppulse.agents``)."""
     journal: dict[tuple[str, str], Change] = field(default_factory=dict)
     """The store-memory changes its events caused, persisted with its event ids."""
+    segments_written: int = 0
+    """Segment records of this minute written so far (``segment`` 0 to this, exclusive)."""
+    persisted_revision: int = 0
+    """The revision the written segments carry."""
+    pending: list[OpenMinute] = field(default_factory=list)
+    """Segments not written yet: the events since the last write, at most
+    ``SEGMENT_MAX_EVENTS`` each (the last one may still grow)."""
 
     @property
     def key(self) -> MinuteKey:
@@ -78,6 +89,12 @@ class OpenMinute:
     def add(self, event: ShopEvent) -> Outcome:
         if event.event_id in self.event_ids:
             return "duplicate"
+        self._apply(event)
+        self._tail()._apply(event)
+        self.dirty = True
+        return "counted"
+
+    def _apply(self, event: ShopEvent) -> None:
         self.event_ids.add(event.event_id)
         self.components.add_event(event)
         if isinstance(event, OrderEvent):
@@ -88,8 +105,69 @@ class OpenMinute:
         elif isinstance(event, InventoryEvent):
             level = SkuLevel(event.ts_ms, event.on_hand, event.reorder_point)
             merge_level(self.levels, event.sku, level)
-        self.dirty = True
-        return "counted"
+
+    def _tail(self) -> OpenMinute:
+        """The segment the next event goes to (a new one when the last is full)."""
+        pending = self.pending
+        if not pending or len(pending[-1].event_ids) >= SEGMENT_MAX_EVENTS:
+            pending.append(
+                OpenMinute(self.store_id, self.window_start_ms, self.window_end_ms, self.partition)
+            )
+        return pending[-1]
+
+    def add_effects(
+        self,
+        deltas: Mapping[str, int],
+        journal: Mapping[tuple[str, str], Change],
+        credited: tuple[str, dict[str, int]] | None,
+    ) -> None:
+        """What the store's memory made of the event just added: component deltas, memory
+        changes and the agent credited; kept with the event in its segment."""
+        tail = self.pending[-1]
+        for target in (self, tail):
+            if journal:
+                target.journal.update(journal)
+            if deltas:
+                target.components.add_counts(deltas)
+            if credited is not None:
+                add_agent_counts(target.agents, *credited)
+
+    def take_segments(self) -> list[tuple[int, bytes]]:
+        """The segment records to write now, numbered on from those written before: one
+        per pending segment, or an empty one when only the revision changed."""
+        segments = self.pending or (
+            [OpenMinute(self.store_id, self.window_start_ms, self.window_end_ms, self.partition)]
+            if self.revision != self.persisted_revision
+            else []
+        )
+        out = []
+        for segment in segments:
+            segment.revision = self.revision
+            segment.segments_written = self.segments_written
+            out.append((self.segments_written, segment.to_state()))
+            self.segments_written += 1
+        self.pending = []
+        self.persisted_revision = self.revision
+        return out
+
+    def merge(self, segment: OpenMinute) -> None:
+        """Fold in a later segment of the same minute (as on restore, in segment order)."""
+        self.event_ids |= segment.event_ids
+        self.components.merge(segment.components)
+        if self.currency is None:
+            self.currency = segment.currency
+        self.revision = max(self.revision, segment.revision)
+        self.persisted_revision = self.revision
+        for sku, level in segment.levels.items():
+            merge_level(self.levels, sku, level)
+        self.paid.extend(segment.paid)
+        for agent, counts in segment.agents.items():
+            add_agent_counts(self.agents, agent, counts)
+        for key, change in segment.journal.items():
+            current = self.journal.get(key)
+            if current is None or change[0] > current[0]:
+                self.journal[key] = change
+        self.segments_written = max(self.segments_written, segment.segments_written)
 
     def snapshot(
         self, *, final: bool, emitted_at_ms: int, at_close: Mapping[str, int] | None = None
@@ -129,6 +207,7 @@ class OpenMinute:
                 "paid": self.paid,
                 "agents": self.agents,
                 "journal": [[q, raw.decode()] for q, raw in self.journal.values()],
+                "segment": self.segments_written,
             }
         )
 
@@ -144,6 +223,7 @@ class OpenMinute:
             event_ids=set(data["event_ids"]),
             currency=data.get("currency"),
             revision=int(data["revision"]),
+            persisted_revision=int(data["revision"]),
             # A restored minute may have changed since its last publication.
             dirty=True,
             levels={sku: SkuLevel.from_list(v) for sku, v in (data.get("levels") or {}).items()},
@@ -153,7 +233,46 @@ class OpenMinute:
                 for a, counts in (data.get("agents") or {}).items()
             },
             journal=_journal(data.get("journal") or []),
+            # The record of segment n (records from before segments were whole minutes: 0).
+            segments_written=int(data.get("segment") or 0) + 1,
         )
+
+    @classmethod
+    def from_segments(cls, records: Iterable[bytes]) -> list[OpenMinute]:
+        """The open minutes the segment records of a table make up, whatever their order.
+
+        >>> from shoppulse.events import ClickEvent
+        >>> T0 = 1_700_000_040_000
+        >>> def click(i):
+        ...     return ClickEvent(event_id=f"e{i}", store_id="s1", ts=T0 + i, session_id="x",
+        ...                       visitor_id=f"v{i}", kind="impression")
+        >>> m = OpenMinute("s1", T0, T0 + 60_000, partition=0)
+        >>> m.add(click(0))
+        'counted'
+        >>> first = m.take_segments()
+        >>> m.add(click(1)), m.add(click(2))
+        ('counted', 'counted')
+        >>> rest = m.take_segments()
+        >>> [n for n, _ in first + rest]
+        [0, 1]
+        >>> [restored] = OpenMinute.from_segments(raw for _, raw in rest + first)
+        >>> sorted(restored.event_ids), restored.components.values()["visitors"]
+        (['e0', 'e1', 'e2'], 3)
+        >>> restored.segments_written
+        2
+        """
+        segments = sorted(
+            (cls.from_state(raw) for raw in records),
+            key=lambda m: (m.store_id, m.window_start_ms, m.segments_written),
+        )
+        minutes: dict[MinuteKey, OpenMinute] = {}
+        for segment in segments:
+            minute = minutes.get(segment.key)
+            if minute is None:
+                minutes[segment.key] = segment
+            else:
+                minute.merge(segment)
+        return list(minutes.values())
 
 
 def _journal(entries: list[list[Any]]) -> dict[tuple[str, str], Change]:
@@ -210,6 +329,8 @@ class MinuteBook:
     changed_minutes: set[MinuteKey] = field(default_factory=set)
     changed_clocks: set[str] = field(default_factory=set)
     memories: dict[str, StoreMemory] = field(default_factory=dict)
+    closed_segments: dict[MinuteKey, tuple[int, int]] = field(default_factory=dict)
+    """Minutes closed since the last persist: (partition, segment records to delete)."""
 
     @property
     def window(self) -> TumblingWindow:
@@ -242,14 +363,10 @@ class MinuteBook:
         if outcome == "counted":
             memory = self.memory(event.store_id, partition)
             deltas = memory.observe(event)
-            if memory.changes:
-                minute.journal.update(memory.take_journal())
-            if deltas:
-                minute.components.add_counts(deltas)
-            if isinstance(event, ChatEvent):
-                credited = agent_components(event, deltas)
-                if credited is not None:
-                    add_agent_counts(minute.agents, *credited)
+            journal = memory.take_journal() if memory.changes else None
+            credited = agent_components(event, deltas) if isinstance(event, ChatEvent) else None
+            if deltas or journal or credited is not None:
+                minute.add_effects(deltas, journal or {}, credited)
             self.changed_minutes.add(key)
             if event.ts_ms > clock.stream_time_ms:
                 clock.stream_time_ms = event.ts_ms
@@ -282,7 +399,8 @@ class MinuteBook:
     def close(self, minute: OpenMinute, *, emitted_at_ms: int) -> KpiSnapshot:
         """Remove a minute, advance its store's watermark, and return the final snapshot."""
         del self.minutes[minute.key]
-        self.changed_minutes.add(minute.key)
+        self.changed_minutes.discard(minute.key)
+        self.closed_segments[minute.key] = (minute.partition, minute.segments_written)
         clock = self.clocks[minute.store_id]
         if minute.window_end_ms > clock.closed_until_ms:
             clock.closed_until_ms = minute.window_end_ms
@@ -327,3 +445,4 @@ class MinuteBook:
         self.memories.clear()
         self.changed_minutes.clear()
         self.changed_clocks.clear()
+        self.closed_segments.clear()

@@ -69,8 +69,11 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def minute_key(store_id: str, window_start_ms: int) -> str:
-    return f"{store_id}|{window_start_ms}"
+def minute_key(store_id: str, window_start_ms: int, segment: int = 0) -> str:
+    """The table key of a segment record of an open minute (segment 0 has the key whole
+    minutes had before they were written in segments)."""
+    base = f"{store_id}|{window_start_ms}"
+    return base if segment == 0 else f"{base}|{segment}"
 
 
 class MinuteProcessor:
@@ -148,8 +151,7 @@ class MinuteProcessor:
             ):
                 changes.append((store_id, partition, record_seq(raw), raw))
         restored = 0
-        for raw in self.state.minutes():
-            minute = OpenMinute.from_state(raw)
+        for minute in OpenMinute.from_segments(self.state.minutes()):
             if minute.store_id in self.book.clocks:
                 self.book.restore_minute(minute)
                 restored += 1
@@ -341,17 +343,17 @@ class MinuteProcessor:
                     self.state.put_memory(memory.partition, key, value)
                 wrote = True
         book.changed_clocks.clear()
-        if wrote and book.changed_minutes:
+        if wrote and (book.changed_minutes or book.closed_segments):
             await self.state.flush()
         for store_id, start in book.changed_minutes:
-            minute = book.minutes.get((store_id, start))
-            clock = book.clocks[store_id]
-            key = minute_key(store_id, start)
-            if minute is None:
-                self.state.put_minute(clock.partition, key, None)
-            else:
-                self.state.put_minute(minute.partition, key, minute.to_state())
+            minute = book.minutes[(store_id, start)]
+            for segment, value in minute.take_segments():
+                self.state.put_minute(minute.partition, minute_key(store_id, start, segment), value)
+        for (store_id, start), (partition, segments) in book.closed_segments.items():
+            for segment in range(segments):
+                self.state.put_minute(partition, minute_key(store_id, start, segment), None)
         book.changed_minutes.clear()
+        book.closed_segments.clear()
 
     async def _dead_letter(self, rec: RawRecord, rejection: Rejection, now_ms: int) -> None:
         record = dead_letter_record(

@@ -10,6 +10,7 @@ import orjson
 import pytest
 from prometheus_client import CollectorRegistry
 
+from shoppulse.minute_book import SEGMENT_MAX_EVENTS
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
 from streams.metrics import WorkerMetrics
@@ -389,3 +390,31 @@ async def test_a_rewind_still_waiting_is_sought_again_on_the_beat() -> None:
     clock.now += 500
     await proc.tick()
     assert sought == [5, 5]  # the awaited record came: the rewind is over
+
+
+async def test_a_busy_minute_is_written_in_bounded_segments_and_restores_whole() -> None:
+    clock = Clock()
+    proc, state, pub = make(clock)
+    await proc.process([rec(i, click(i, i)) for i in range(600)])
+    first = [k for k in state.minutes_by_key]
+    assert first == [f"s1|{T0}", f"s1|{T0}|1", f"s1|{T0}|2"]  # 256 + 256 + 88 events
+    assert all(
+        len(orjson.loads(v)["event_ids"]) <= SEGMENT_MAX_EVENTS
+        for v in state.minutes_by_key.values()
+    )
+    await proc.tick()  # a provisional revision: one more (empty) segment carries it
+    await proc.process([rec(600 + i, click(600 + i, 30_000 + i)) for i in range(10)])
+    assert len(state.minutes_by_key) == 5
+
+    # A restarted worker rebuilds the minute from its segments, whatever their order.
+    state.minutes_by_key = dict(reversed(state.minutes_by_key.items()))
+    again, _, pub_again = make(clock, state)
+    again.restore()
+    await again.process([rec(600, click(600, 30_000))])  # a replayed duplicate
+    for p in (proc, again):
+        await p.process([rec(700, click(700, 62_000))])  # closes the minute
+    final, final_again = (next(s for s in p.snapshots if s.final) for p in (pub, pub_again))
+    assert final_again.components == final.components
+    assert final.components["impressions"] == 610
+    assert final_again.revision == final.revision == 2
+    assert sorted(state.minutes_by_key) == [f"s1|{T0 + 60_000}"]  # every segment deleted
