@@ -10,6 +10,8 @@
 
 With ``--fanout N`` it measures the websocket fan-out instead (:mod:`cli.bench_fanout`):
 N clients following every store of a real API process, against one client as the baseline.
+With ``--latency RATE`` it measures event-to-websocket latency under live traffic
+(:mod:`cli.bench_latency`), against Kafka's own delivery latency in the same run.
 """
 
 from __future__ import annotations
@@ -62,6 +64,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--fanout-seconds", type=float, default=20.0, help="length of each fan-out round"
+    )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="instead: event-to-websocket latency with live traffic at RATE events/s "
+        "(real worker and API; Kafka's own delivery latency as baseline)",
+    )
+    parser.add_argument(
+        "--latency-seconds", type=float, default=60.0, help="length of the live traffic"
     )
     parser.add_argument(
         "--timeout",
@@ -201,6 +214,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 )
                 fanout["kafka"] = kafka_version() if broker is not None else "external"
                 print(json.dumps(fanout), flush=True)
+                return 0
+            if args.latency:
+                from cli.bench_latency import measure_latency
+
+                latency = measure_latency(
+                    settings,
+                    workdir,
+                    rate=args.latency,
+                    seconds=args.latency_seconds,
+                    stores=args.stores,
+                    seed=args.seed,
+                )
+                latency["kafka"] = kafka_version() if broker is not None else "external"
+                print(json.dumps(latency), flush=True)
                 return 0
             start_ms = int(time.time() * 1000) - _PAST_MS
             sim = Simulator(

@@ -106,6 +106,10 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         producer_acks=-1,
         producer_linger_ms=5,
         broker_commit_interval=1.0,
+        # Fetch and buffer a whole batch at a time: with Faust's defaults (aiokafka's 500
+        # records a poll, 4,096 buffered) batches came out small and the worker waited.
+        broker_max_poll_records=settings.worker_batch_max,
+        stream_buffer_maxsize=2 * settings.worker_batch_max,
     )
     families = {settings.topic(t): t for t in topics.SOURCE_TOPICS}
     source = app.topic(*families, key_type=bytes, value_type=bytes)
