@@ -6,7 +6,10 @@
    partition from the start and decodes each value with orjson.
 3. The pipeline: a real ``shoppulse worker`` process consumes the same topics;
    its progress is its consumer group's committed offsets.
-4. One JSON line: events, seconds, events_per_s, limit_events_per_s, ratio.
+4. The worker's RSS (when ready, at the end, at its peak) and the size of its state, every
+   table's changelog read back to its latest value per key (:mod:`cli.bench_memory`).
+5. With ``--workers N``: the pipeline again with N workers in one group, and the ratio.
+6. One JSON line: events, seconds, events_per_s, limit_events_per_s, ratio, and the above.
 
 With ``--fanout N`` it measures the websocket fan-out instead (:mod:`cli.bench_fanout`):
 N clients following every store of a real API process, against one client as the baseline.
@@ -28,6 +31,7 @@ from typing import Any
 import orjson
 from rich.progress import Progress
 
+from cli.bench_memory import rss_mb, state_sizes
 from cli.broker import LocalKafka, kafka_version
 from cli.processes import Child, shoppulse_command
 from shoppulse import topics
@@ -43,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events", type=int, default=200_000, help="events to produce")
     parser.add_argument("--stores", type=int, default=20, help="simulated stores")
     parser.add_argument("--seed", type=int, default=7, help="simulator seed")
+    parser.add_argument(
+        "--skus",
+        type=int,
+        default=40,
+        help="SKUs per store (the simulator sends every SKU's level at the start)",
+    )
     parser.add_argument(
         "--rate",
         type=float,
@@ -64,6 +74,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--fanout-seconds", type=float, default=20.0, help="length of each fan-out round"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="also run the pipeline with this many workers in one group (a new group on the "
+        "same topics) and report the throughput ratio against one worker",
+    )
+    parser.add_argument(
+        "--partitions", type=int, default=0, help="partitions per topic (default: settings)"
     )
     parser.add_argument(
         "--latency",
@@ -152,36 +172,57 @@ def committed(admin: Any, settings: Settings, group: str) -> int:
 
 
 def measure_pipeline(
-    settings: Settings, total: int, workdir: Path, timeout_s: float
-) -> tuple[float, float]:
-    """Seconds from process start to the worker's group being joined and ready, and from
-    ready until its group has committed every source record."""
+    settings: Settings, total: int, workdir: Path, timeout_s: float, workers: int = 1
+) -> tuple[float, float, dict[str, float]]:
+    """Seconds from process start to the first worker being joined and ready, and from then
+    until the group (``workers`` processes) has committed every source record; and the first
+    worker's RSS when ready, at the end, and at its peak (MiB)."""
     group = f"{settings.topic_namespace}{settings.worker_app_id}"
-    worker = Child(
-        "worker", shoppulse_command("worker"), workdir / "worker.log", env=settings.to_env()
-    )
+    children = [
+        Child(
+            f"worker-{i}",
+            shoppulse_command("worker"),
+            workdir / f"{settings.worker_app_id}-{i}.log",
+            env=settings.model_copy(
+                update={"worker_data_dir": workdir / f"{settings.worker_app_id}-{i}"}
+            ).to_env(),
+        )
+        for i in range(workers)
+    ]
     from kafka import KafkaAdminClient
 
     admin = KafkaAdminClient(**kafka_python_config(settings))
     started = time.perf_counter()
-    worker.start()
+    for child in children:
+        child.start()
     try:
-        worker.wait_for("Worker]: Ready", 120)
+        children[0].wait_for("Worker]: Ready", 120)
         t0 = time.perf_counter()
+        pid = children[0].pid
+        rss_ready = rss_mb(pid)["VmRSS"]
         done = 0
         with Progress() as progress:
-            task = progress.add_task("pipeline", total=total)
+            task = progress.add_task(f"pipeline, {workers} worker(s)", total=total)
             while done < total:
                 if time.perf_counter() - t0 > timeout_s:
                     raise TimeoutError(f"pipeline committed {done}/{total} in {timeout_s} s")
-                if not worker.alive():
-                    raise RuntimeError(f"worker died; its last lines:\n{worker.tail(60)}")
+                for child in children:
+                    if not child.alive():
+                        raise RuntimeError(f"worker died; its last lines:\n{child.tail(60)}")
                 time.sleep(0.1)
                 done = committed(admin, settings, group)
                 progress.update(task, completed=done)
-        return t0 - started, time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0
+        end = rss_mb(pid)
+        memory = {
+            "rss_ready_mib": rss_ready,
+            "rss_end_mib": end["VmRSS"],
+            "rss_peak_mib": end["VmHWM"],
+        }
+        return t0 - started, elapsed, memory
     finally:
-        worker.stop()
+        for child in children:
+            child.stop()
         admin.close()
 
 
@@ -190,6 +231,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     with tempfile.TemporaryDirectory(prefix="shoppulse-bench-") as tmp:
         workdir = Path(tmp)
+        if args.partitions:
+            settings = settings.model_copy(update={"topic_partitions": args.partitions})
         broker: LocalKafka | None = None
         if not args.external:
             broker = LocalKafka(data_dir=workdir / "kafka", partitions=settings.topic_partitions)
@@ -231,11 +274,33 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 return 0
             start_ms = int(time.time() * 1000) - _PAST_MS
             sim = Simulator(
-                stores=args.stores, seed=args.seed, start_ms=start_ms, events_per_s=args.rate
+                stores=args.stores,
+                seed=args.seed,
+                start_ms=start_ms,
+                events_per_s=args.rate,
+                skus_per_store=args.skus,
             )
             counts = produce(settings, sim, args.events)
             limit = asyncio.run(measure_limit(settings, args.events))
-            ready_s, seconds = measure_pipeline(settings, args.events, workdir, args.timeout)
+            ready_s, seconds, memory = measure_pipeline(
+                settings, args.events, workdir, args.timeout
+            )
+            state = state_sizes(settings, stores=args.stores, skus=args.skus)
+            scale_out: dict[str, Any] | None = None
+            if args.workers > 1:
+                many = settings.model_copy(
+                    update={"worker_app_id": f"{settings.worker_app_id}-{args.workers}w"}
+                )
+                many_ready_s, many_s, _ = measure_pipeline(
+                    many, args.events, workdir, args.timeout, workers=args.workers
+                )
+                scale_out = {
+                    "workers": args.workers,
+                    "seconds": round(many_s, 3),
+                    "events_per_s": round(args.events / many_s, 1),
+                    "ratio_to_one_worker": round(seconds / many_s, 3),
+                    "first_worker_ready_s": round(many_ready_s, 2),
+                }
         finally:
             if broker is not None:
                 broker.stop()
@@ -252,6 +317,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "topics": counts,
         "kafka": kafka_version() if broker is not None else "external",
         "batch_max": settings.worker_batch_max,
+        "skus_per_store": args.skus,
+        "worker_memory": memory,
+        "state": state,
     }
+    if scale_out is not None:
+        result["scale_out"] = scale_out
     print(json.dumps(result), flush=True)
     return 0

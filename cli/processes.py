@@ -107,6 +107,13 @@ class Child:
                 proc.wait()
         return proc.returncode
 
+    @property
+    def pid(self) -> int:
+        """The process id (the child must have been started)."""
+        if self.process is None:
+            raise RuntimeError(f"{self.name} was not started")
+        return self.process.pid
+
     def kill(self) -> None:
         """SIGKILL, as a crash would."""
         if self.process is not None and self.process.poll() is None:
