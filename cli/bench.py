@@ -205,7 +205,13 @@ def measure_pipeline(
             task = progress.add_task(f"pipeline, {workers} worker(s)", total=total)
             while done < total:
                 if time.perf_counter() - t0 > timeout_s:
-                    raise TimeoutError(f"pipeline committed {done}/{total} in {timeout_s} s")
+                    offsets = admin.list_group_offsets({group: None}).get(group, {})
+                    behind = sorted(
+                        f"{tp.topic}:{tp.partition}@{m.offset}" for tp, m in offsets.items()
+                    )
+                    raise TimeoutError(
+                        f"pipeline committed {done}/{total} in {timeout_s} s; {behind}"
+                    )
                 for child in children:
                     if not child.alive():
                         raise RuntimeError(f"worker died; its last lines:\n{child.tail(60)}")

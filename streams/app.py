@@ -216,6 +216,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             if await _ready():
                 await _poll_log_ends()
                 await processor.tick()
+                consumer: Any = app.consumer
+                if isinstance(consumer, BoundedCommitConsumer):
+                    await consumer.commit_persisted(processor.persisted_offsets())
 
     async def _poll_log_ends() -> None:
         """Tell the processor every owned source partition's log end offset (once a tick), so

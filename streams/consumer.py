@@ -26,6 +26,31 @@ class BoundedCommitConsumer(faust_aiokafka.Consumer):
 
     commit_bound: CommitBound | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._persisted_commits: dict[TP, int] = {}
+        """What was actually committed per partition (after the bound)."""
+
+    async def commit_persisted(self, offsets: Mapping[tuple[str, int], int]) -> bool:
+        """Commit source offsets up to which the worker has persisted every record's effects.
+
+        Faust commits only when records are acknowledged, and after a bounded commit it
+        believes it committed more than it did: without this, a partition whose last records
+        were acknowledged during a rewind would keep a stale committed offset. Changelog
+        writes are flushed first, as Faust does before its own commits.
+        """
+        assigned = self.assignment()
+        wanted = {
+            TP(topic, partition): offset
+            for (topic, partition), offset in offsets.items()
+            if TP(topic, partition) in assigned
+            and offset > (self._persisted_commits.get(TP(topic, partition)) or -1)
+        }
+        if not wanted:
+            return False
+        await self.app.producer.flush()
+        return await self._commit(wanted)
+
     async def _commit(self, offsets: Mapping[TP, int]) -> bool:
         bound = self.commit_bound
         if bound is not None:
@@ -37,7 +62,10 @@ class BoundedCommitConsumer(faust_aiokafka.Consumer):
             }
             if not offsets:
                 return False
-        return bool(await super()._commit(offsets))
+        done = bool(await super()._commit(offsets))
+        if done:
+            self._persisted_commits.update(offsets)
+        return done
 
     async def committed_offsets(self, tps: Iterable[TP]) -> dict[TP, int | None]:
         """The group's committed offsets, asked of the coordinator (not Faust's cache)."""

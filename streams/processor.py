@@ -259,6 +259,11 @@ class MinuteProcessor:
             )
             progress.resume_at(tp, resumed)
 
+    def persisted_offsets(self) -> dict[TopicPartition, int]:
+        """Per source partition of this generation, the offset below which every record's
+        effects are persisted (what may be committed)."""
+        return dict(self.progress.durable) if self.progress is not None else {}
+
     def bound_commits(self, offsets: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
         """The consumer offsets that may be committed: a source partition's only up to its
         persisted records (see :meth:`ReadProgress.bound_commits`), other topics' as they are."""
