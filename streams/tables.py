@@ -16,17 +16,9 @@ def put(table: Any, partition: int, key: str, value: bytes | None) -> None:
     still empty. Our tables are keyed by store like their source topics, so the source
     record's partition is the right one.
     """
-    store = table.data
     if value is None:
-        store.pop(key, None)
+        table.data.pop(key, None)
         table.send_changelog(partition, key, None, value_serializer="raw")
-        return
-    if hasattr(store, "_db_for_partition"):
-        # faust.stores.rocksdb.Store: its ``_set`` takes the partition from the current event
-        # too, so write to the partition's database the way ``_set`` does.
-        raw_key = store._encode_key(key)
-        store._key_index[raw_key] = partition
-        store._db_for_partition(partition).put(raw_key, store._encode_value(value))
     else:
-        store[key] = value
-    table.send_changelog(partition, key, value)
+        table.data[key] = value
+        table.send_changelog(partition, key, value)

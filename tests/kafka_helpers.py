@@ -69,3 +69,32 @@ def finals_by_minute(snaps: Iterable[KpiSnapshot]) -> dict[MinuteKey, list[KpiSn
         if s.final:
             out.setdefault((s.store_id, s.window_start_ms), []).append(s)
     return out
+
+
+def group_progress(settings: Settings) -> dict[str, tuple[int | None, int]]:
+    """Per source topic-partition, the worker group's committed offset and the log end
+    (for failure messages: which partition a stuck minute waits for)."""
+    from kafka import KafkaAdminClient, TopicPartition
+
+    group = f"{settings.topic_namespace}{settings.worker_app_id}"
+    admin = KafkaAdminClient(**kafka_python_config(settings))
+    reader = KafkaConsumer(**kafka_python_config(settings))
+    try:
+        committed = admin.list_group_offsets({group: None}).get(group, {})
+        tps = [
+            TopicPartition(settings.topic(t), p)
+            for t in topics.SOURCE_TOPICS
+            for p in range(settings.topic_partitions)
+        ]
+        ends = reader.end_offsets(tps)
+        return {
+            f"{tp.topic}:{tp.partition}": (
+                committed[tp].offset if tp in committed else None,
+                ends[tp],
+            )
+            for tp in tps
+            if ends[tp]
+        }
+    finally:
+        admin.close()
+        reader.close()

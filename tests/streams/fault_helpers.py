@@ -14,7 +14,7 @@ from kafka import KafkaProducer
 from shoppulse import topics
 from shoppulse.settings import Settings
 from shoppulse.timeutil import parse_ts_ms
-from tests.kafka_helpers import finals_by_minute, poll_until, producer
+from tests.kafka_helpers import finals_by_minute, group_progress, poll_until, producer
 
 FINALS_TIMEOUT_S = 180.0
 START_MS = 1_700_000_000_000
@@ -57,10 +57,14 @@ def wait_for_finals(settings: Settings, n: int) -> None:
     poll_until(settings, topics.KPIS, lambda s: sum(1 for x in s if x["final"]) >= n, 90.0)
 
 
-def assert_exact_despite_republish(snaps: list[Any], truth: dict[Any, dict[str, int]]) -> int:
+def assert_exact_despite_republish(
+    snaps: list[Any], truth: dict[Any, dict[str, int]], settings: Settings | None = None
+) -> int:
     """Every minute closed, each final equal to the truth; returns the extra finals."""
     finals = finals_by_minute(snaps)
     missing = set(truth) - set(finals)
+    if missing and settings is not None:
+        print(f"group progress (committed, log end): {group_progress(settings)}")
     assert not missing, f"{len(missing)} minutes never closed, e.g. {sorted(missing)[:3]}"
     assert set(finals) == set(truth), "the worker closed minutes that have no events"
     extra = 0

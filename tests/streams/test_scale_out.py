@@ -60,5 +60,5 @@ def test_workers_joining_and_leaving_mid_stream_keep_every_minute_exact(
     first.stop()  # SIGTERM: leaves the group cleanly while traffic flows
     flowing.join(timeout=60)
     snaps = collect_snapshots(wide, truth.minutes, FINALS_TIMEOUT_S)
-    extra = assert_exact_despite_republish(snaps, truth.minutes)
+    extra = assert_exact_despite_republish(snaps, truth.minutes, wide)
     print(f"join and leave: {len(truth.minutes)} minutes exact, {extra} finals published again")
