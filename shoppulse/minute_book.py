@@ -37,6 +37,7 @@ from typing import Any, Final, Literal
 
 import orjson
 
+from shoppulse import jsonbytes
 from shoppulse.agents import add_agent_counts, agent_components
 from shoppulse.components import Components
 from shoppulse.events import ChatEvent, InventoryEvent, OrderEvent, Rejection, ShopEvent
@@ -193,7 +194,7 @@ class OpenMinute:
         )
 
     def to_state(self) -> bytes:
-        return orjson.dumps(
+        return jsonbytes.dumps(
             {
                 "store_id": self.store_id,
                 "window_start_ms": self.window_start_ms,
@@ -295,7 +296,7 @@ class StoreClock:
     last_arrival_ms: int = 0
 
     def to_state(self) -> bytes:
-        return orjson.dumps(
+        return jsonbytes.dumps(
             {
                 "store_id": self.store_id,
                 "partition": self.partition,

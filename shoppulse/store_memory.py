@@ -40,6 +40,7 @@ from typing import Final, Literal
 
 import orjson
 
+from shoppulse import jsonbytes
 from shoppulse.events import ChatEvent, ClickEvent, OrderEvent, ShopEvent
 from shoppulse.histogram import FIRST_RESPONSE_S, FULFILMENT_H, BucketSpec, component_names
 from shoppulse.inventory import SkuLevel, gauges, merge_level
@@ -209,7 +210,7 @@ class StoreMemory:
         self.next_seq += 1
         self.changes[(kind, ident)] = (
             seq,
-            orjson.dumps(
+            jsonbytes.dumps(
                 {"s": self.store_id, "p": self.partition, "k": kind, "i": ident, "v": payload}
                 | {"q": seq}
             ),

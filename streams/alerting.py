@@ -17,7 +17,7 @@ import orjson
 
 from alerts.lifecycle import AlertEngine
 from alerts.rules import RuleSet
-from shoppulse import topics
+from shoppulse import jsonbytes, topics
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
 from streams.tables import put
@@ -59,6 +59,6 @@ def install_alerting(app: Any, settings: Settings, rules: RuleSet) -> None:
             else:
                 changes = engine.on_minute(store_id, snap.window_start_ms, snap.kpis)
                 changes += engine.tick(snap.window_end_ms)
-            put(table, event.message.partition, store_id, orjson.dumps(engine.to_state()))
+            put(table, event.message.partition, store_id, jsonbytes.dumps(engine.to_state()))
             for change in changes:
                 await alerts.send(key=store_id.encode(), value=orjson.dumps(change))

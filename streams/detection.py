@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from shoppulse import topics
+from shoppulse import jsonbytes, topics
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
 from shoppulse.store_detectors import StoreDetectors
@@ -51,6 +51,8 @@ def install_detection(app: Any, settings: Settings) -> None:
                 )
             )
             signals = detectors.on_final(snap)
-            put(table, event.message.partition, snap.store_id, orjson.dumps(detectors.to_state()))
+            put(
+                table, event.message.partition, snap.store_id, jsonbytes.dumps(detectors.to_state())
+            )
             for signal in signals:
                 await signals_topic.send(key=snap.store_id.encode(), value=orjson.dumps(signal))
