@@ -58,6 +58,8 @@ class ReadProgress:
     """Per partition, the offset below which every record's effects are persisted."""
     rewinding: dict[TopicPartition, tuple[int, int]] = field(default_factory=dict, init=False)
     """Partitions sought back over a skip: (the offset awaited, when the last seek was)."""
+    gap_since: dict[TopicPartition, int] = field(default_factory=dict, init=False)
+    """Partitions delivered from just past the awaited offset: since when."""
 
     def __post_init__(self) -> None:
         self.next_offset = dict(self.starts)
@@ -67,12 +69,15 @@ class ReadProgress:
         """Whether a delivered record continues its partition where processing left off.
 
         ``"next"``: process it. ``"seen"``: a re-delivery of a processed record; drop it.
+        ``"drop"`` too for a partition this generation does not own (a record delivered after
+        its partition was revoked: its new owner counts it).
         ``"skip"``: records before it were never delivered (Faust can hand over records
         fetched before a seek to the committed offset, then drop the lower ones as read,
         faust-streaming #221); drop it and seek the consumer back to ``next_offset``.
         ``"drop"``: a rewind is under way; records fetched before it are dropped, and if
         they keep coming for ``RESEEK_MS``, the next one is a ``"skip"`` again (seek again).
-        Gaps of up to ``MAX_GAP`` offsets are real (transaction markers).
+        A gap of up to ``MAX_GAP`` offsets (transaction markers) is accepted only when
+        seeking to the expected offset keeps delivering from past it for ``RESEEK_MS``.
 
         >>> p = ReadProgress(starts={("a", 0): 10}, started_ms=0, idle_ms=1_000)
         >>> p.admit(("a", 0), 10, now_ms=0), p.admit(("a", 0), 9, now_ms=0)
@@ -83,15 +88,29 @@ class ReadProgress:
         'skip'
         >>> p.admit(("a", 0), 10, now_ms=RESEEK_MS + 1)  # the rewind delivered the record
         'next'
+        >>> p.admit(("b", 0), 0, now_ms=0)  # not a partition of this generation
+        'drop'
+        >>> p.admit(("a", 0), 12, now_ms=2_000)  # one record skipped: seek back for it
+        'skip'
+        >>> p.admit(("a", 0), 12, now_ms=2_000 + RESEEK_MS)  # still past it: markers
+        'next'
         """
         expected = self.next_offset.get(tp)
         if expected is None:
-            return "next"
+            return "drop"
         if offset < expected:
             return "seen"
-        if offset - expected <= MAX_GAP:
+        if offset == expected:
             self.rewinding.pop(tp, None)
+            self.gap_since.pop(tp, None)
             return "next"
+        if offset - expected <= MAX_GAP:
+            # A real gap (transaction markers) only if a seek to the expected offset still
+            # delivers from past it after one more seek; a record skipped once is not one.
+            first = self.gap_since.setdefault(tp, now_ms)
+            if now_ms - first >= RESEEK_MS and tp in self.rewinding:
+                del self.rewinding[tp], self.gap_since[tp]
+                return "next"
         pending = self.rewinding.get(tp)
         if pending is not None and now_ms - pending[1] < RESEEK_MS:
             return "drop"

@@ -206,9 +206,22 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 for e in events
             ]
             async with lock:
-                # Faust delivers events only after recovery, so the tables are complete.
-                await _sync_generation()
+                # Faust can hand over records during a rebalance or its recovery, some of
+                # partitions being revoked; they are dropped and read again from the committed
+                # offsets by their owner (the bounded commits keep them uncommitted; ADR 12).
+                if not await _ready():
+                    continue
                 await processor.process(records)
+
+    async def finish_batch_before_revoke(
+        _sender: Any, /, *_args: Any, signal: Any, **_kwargs: Any
+    ) -> None:
+        """A revocation waits for the batch being processed and for its changelog writes,
+        so the partitions' next owner recovers state that includes it."""
+        async with lock:
+            await app.producer.flush()
+
+    app.on_partitions_revoked.connect(finish_batch_before_revoke)
 
     @app.timer(interval=settings.provisional_interval_s)  # type: ignore[untyped-decorator]
     async def beat() -> None:
