@@ -143,11 +143,7 @@ async def measure_limit(settings: Settings, total: int) -> float:
     )
     await consumer.start()
     try:
-        tps = [
-            TopicPartition(settings.topic(t), p)
-            for t in topics.SOURCE_TOPICS
-            for p in range(settings.topic_partitions)
-        ]
+        tps = [TopicPartition(t, p) for t, p in settings.source_topic_partitions()]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         seen = 0

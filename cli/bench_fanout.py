@@ -27,8 +27,7 @@ import orjson
 from rich.progress import Progress
 from websockets.asyncio.client import connect
 
-from cli.broker import free_port
-from cli.processes import Child, shoppulse_command
+from cli.processes import Child, local_api_settings, shoppulse_command
 from shoppulse import topics
 from shoppulse.kafka_config import kafka_python_config
 from shoppulse.settings import Settings
@@ -178,8 +177,8 @@ def measure_fanout(
 ) -> dict[str, Any]:
     """Run the baseline (1 client) and then ``clients`` clients against one API process."""
     raise_fd_limit(2 * clients + 256)
-    port = free_port()
-    api_settings = settings.model_copy(update={"api_port": port, "api_host": "127.0.0.1"})
+    api_settings = local_api_settings(settings)
+    port = api_settings.api_port
     api = Child("api", shoppulse_command("api"), workdir / "api.log", env=api_settings.to_env())
     api.start()
     try:

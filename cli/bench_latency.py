@@ -33,9 +33,7 @@ from rich.progress import Progress
 from websockets.asyncio.client import connect
 
 from cli.bench_fanout import percentile
-from cli.broker import free_port
-from cli.processes import Child, shoppulse_command
-from shoppulse import topics
+from cli.processes import Child, local_api_settings, shoppulse_command
 from shoppulse.kafka_config import aiokafka_config, kafka_python_config
 from shoppulse.settings import Settings
 from shoppulse.simulation import Simulator
@@ -147,11 +145,7 @@ async def _tail_sources(settings: Settings, lags_ms: list[float], stop: asyncio.
     consumer = AIOKafkaConsumer(**aiokafka_config(settings), enable_auto_commit=False)
     await consumer.start()
     try:
-        tps = [
-            TopicPartition(settings.topic(t), p)
-            for t in topics.SOURCE_TOPICS
-            for p in range(settings.topic_partitions)
-        ]
+        tps = [TopicPartition(t, p) for t, p in settings.source_topic_partitions()]
         consumer.assign(tps)
         await consumer.seek_to_end(*tps)
         while not stop.is_set():
@@ -232,8 +226,9 @@ def measure_latency(
     seed: int = 7,
 ) -> dict[str, Any]:
     """Start a worker and an API, send live traffic, report event-to-websocket latency."""
-    port = free_port()
-    env = settings.model_copy(update={"api_port": port, "api_host": "127.0.0.1"}).to_env()
+    api_settings = local_api_settings(settings)
+    port = api_settings.api_port
+    env = api_settings.to_env()
     worker = Child("worker", shoppulse_command("worker"), workdir / "worker.log", env=env)
     api = Child("api", shoppulse_command("api"), workdir / "api.log", env=env)
     worker.start()

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shoppulse.settings import Settings
+
 _PR_SET_PDEATHSIG = 1
 _KEEP_LINES = 2000
 
@@ -27,6 +29,13 @@ def die_with_parent() -> None:
 def shoppulse_command(*args: str) -> list[str]:
     """The ``shoppulse`` command line for this interpreter (works without the console script)."""
     return [sys.executable, "-m", "cli.main", *args]
+
+
+def local_api_settings(settings: Settings) -> Settings:
+    """``settings`` for an API process of a benchmark: 127.0.0.1 on a free port."""
+    from cli.broker import free_port
+
+    return settings.model_copy(update={"api_port": free_port(), "api_host": "127.0.0.1"})
 
 
 @dataclass

@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shoppulse import topics
+
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
@@ -176,6 +178,12 @@ class Settings(BaseSettings):
     def topic(self, name: str) -> str:
         """The physical name of a logical topic such as ``shop.orders``."""
         return f"{self.topic_namespace}{name}"
+
+    def source_topic_partitions(self) -> list[tuple[str, int]]:
+        """Every (physical topic, partition) of the four source topics."""
+        return [
+            (self.topic(t), p) for t in topics.SOURCE_TOPICS for p in range(self.topic_partitions)
+        ]
 
     @property
     def window_ms(self) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import faust
 from faust.types import TP
@@ -168,11 +168,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         # Where each owned source partition resumes: the group's committed offset, asked of
         # the coordinator (Faust's cache is empty until its seek, which can come after the
         # first records), else the earliest offset (auto_offset_reset=earliest).
-        consumer: Any = app.consumer
-        if isinstance(consumer, BoundedCommitConsumer):
-            committed = await consumer.committed_offsets(tps) if tps else {}
-        else:
-            committed = consumer._committed_offset
+        consumer = cast(BoundedCommitConsumer, app.consumer)
+        committed = await consumer.committed_offsets(tps) if tps else {}
         missing = [tp for tp in tps if not committed.get(tp)]
         earliest = await consumer.earliest_offsets(*missing) if missing else {}
         starts = {(tp.topic, tp.partition): committed.get(tp) or earliest.get(tp, 0) for tp in tps}
@@ -229,9 +226,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             if await _ready():
                 await _poll_log_ends()
                 await processor.tick()
-                consumer: Any = app.consumer
-                if isinstance(consumer, BoundedCommitConsumer):
-                    await consumer.commit_persisted(processor.persisted_offsets())
+                consumer = cast(BoundedCommitConsumer, app.consumer)
+                await consumer.commit_persisted(processor.persisted_offsets())
 
     async def _poll_log_ends() -> None:
         """Tell the processor every owned source partition's log end offset (once a tick), so

@@ -189,7 +189,7 @@ class MinuteProcessor:
                     continue
             family = self.families.get(rec.topic, rec.topic)
             decoded = decode_event(family, rec.value)
-            if self.progress is not None:
+            if progress is not None:
                 # Only an event that can count shows how far its partition has been read: a
                 # rejected one, or one too far in the future (it will be rejected for its
                 # time), must not let a partition look read past records still unread.
@@ -199,7 +199,7 @@ class MinuteProcessor:
                     or decoded.ts_ms > now + self.book.max_future_ms
                     else decoded.ts_ms
                 )
-                self.progress.record(
+                progress.record(
                     rec.topic, rec.partition, offset=rec.offset, ts_ms=ts_ms, arrival_ms=now
                 )
             if isinstance(decoded, Rejection):

@@ -81,11 +81,7 @@ def group_progress(settings: Settings) -> dict[str, tuple[int | None, int]]:
     reader = KafkaConsumer(**kafka_python_config(settings))
     try:
         committed = admin.list_group_offsets({group: None}).get(group, {})
-        tps = [
-            TopicPartition(settings.topic(t), p)
-            for t in topics.SOURCE_TOPICS
-            for p in range(settings.topic_partitions)
-        ]
+        tps = [TopicPartition(t, p) for t, p in settings.source_topic_partitions()]
         ends = reader.end_offsets(tps)
         return {
             f"{tp.topic}:{tp.partition}": (

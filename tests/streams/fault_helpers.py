@@ -13,11 +13,18 @@ from kafka import KafkaProducer
 
 from shoppulse import topics
 from shoppulse.settings import Settings
+from shoppulse.simulation import Simulator
 from shoppulse.timeutil import parse_ts_ms
 from tests.kafka_helpers import finals_by_minute, group_progress, poll_until, producer
 
 FINALS_TIMEOUT_S = 180.0
 START_MS = 1_700_000_000_000
+
+
+def simulated(n: int, seed: int, *, stores: int, events_per_s: float) -> list[dict[str, Any]]:
+    """``n`` simulator events from ``START_MS`` as (logical topic, key, value) records."""
+    sim = Simulator(stores=stores, seed=seed, start_ms=START_MS, events_per_s=events_per_s)
+    return [{"topic": e.topic_family, "key": e.key, "value": e.value} for e in sim.take(n)]
 
 
 def send(p: KafkaProducer, settings: Settings, records: Sequence[dict[str, Any]]) -> None:

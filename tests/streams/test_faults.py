@@ -25,18 +25,17 @@ import pytest
 from cli.broker import LocalKafka
 from shoppulse import topics
 from shoppulse.settings import Settings
-from shoppulse.simulation import Simulator
 from shoppulse.topic_admin import ensure_topics
 from tests.conftest import WorkerFactory
 from tests.groundtruth import ground_truth
 from tests.kafka_helpers import collect_snapshots, poll_until, producer
 from tests.streams.fault_helpers import (
     FINALS_TIMEOUT_S,
-    START_MS,
     assert_exact_despite_republish,
     cut_at_minute,
     produce_in_background,
     send,
+    simulated,
     wait_for_finals,
 )
 
@@ -44,8 +43,7 @@ pytestmark = pytest.mark.integration
 
 
 def _events(n: int, seed: int) -> list[dict[str, Any]]:
-    sim = Simulator(stores=3, seed=seed, start_ms=START_MS, events_per_s=60.0)
-    return [{"topic": e.topic_family, "key": e.key, "value": e.value} for e in sim.take(n)]
+    return simulated(n, seed, stores=3, events_per_s=60.0)
 
 
 def test_kill_9_mid_stream_then_restart_is_exact(

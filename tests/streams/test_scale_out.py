@@ -8,34 +8,27 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
 
 import pytest
 
 from shoppulse.settings import Settings
-from shoppulse.simulation import Simulator
 from shoppulse.topic_admin import ensure_topics
 from tests.conftest import WorkerFactory
 from tests.groundtruth import ground_truth
 from tests.kafka_helpers import collect_snapshots, producer
 from tests.streams.fault_helpers import (
     FINALS_TIMEOUT_S,
-    START_MS,
     assert_exact_despite_republish,
     cut_at_minute,
     produce_in_background,
     send,
+    simulated,
     wait_for_finals,
 )
 
 pytestmark = pytest.mark.integration
 
 PARTITIONS = 8
-
-
-def _events(n: int, seed: int) -> list[dict[str, Any]]:
-    sim = Simulator(stores=8, seed=seed, start_ms=START_MS, events_per_s=120.0)
-    return [{"topic": e.topic_family, "key": e.key, "value": e.value} for e in sim.take(n)]
 
 
 def test_workers_joining_and_leaving_mid_stream_keep_every_minute_exact(
@@ -45,7 +38,7 @@ def test_workers_joining_and_leaving_mid_stream_keep_every_minute_exact(
         update={"topic_partitions": PARTITIONS, "topic_namespace": f"t{uuid.uuid4().hex[:10]}."}
     )
     ensure_topics(wide)
-    records = _events(16_000, seed=33)
+    records = simulated(16_000, seed=33, stores=8, events_per_s=120.0)
     truth = ground_truth(records)
     data = wide.worker_data_dir
     first = start_worker(wide.model_copy(update={"worker_data_dir": data / "a"}), name="first")
