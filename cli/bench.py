@@ -287,7 +287,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             ready_s, seconds, memory = measure_pipeline(
                 settings, args.events, workdir, args.timeout
             )
-            state = state_sizes(settings, stores=args.stores, skus=args.skus)
+            state = state_sizes(settings, stores=args.stores, skus=args.skus, events=args.events)
             scale_out: dict[str, Any] | None = None
             if args.workers > 1:
                 many = settings.model_copy(

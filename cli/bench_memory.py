@@ -5,6 +5,8 @@
 * State size: every table's changelog read back to its latest value per key (what a
   recovering worker loads), in bytes of key and value; the store-memory table split by
   kind (``store|kind|id`` keys), so SKU levels can be given per SKU and the rest per store.
+* Changelog writes: the records each table's changelog holds (its log end offsets; the
+  bench's changelogs are younger than a compaction), per event produced.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ def live_bytes(latest: dict[bytes, bytes | None]) -> int:
     return sum(len(k) + len(v) for k, v in latest.items() if v is not None)
 
 
-async def _read_changelog(settings: Settings, topic: str) -> dict[bytes, bytes | None]:
+async def _read_changelog(settings: Settings, topic: str) -> tuple[dict[bytes, bytes | None], int]:
+    """The latest value per key of a changelog, and how many records it was written."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     consumer = AIOKafkaConsumer(**aiokafka_config(settings), enable_auto_commit=False)
@@ -52,7 +55,7 @@ async def _read_changelog(settings: Settings, topic: str) -> dict[bytes, bytes |
             parts = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(parts)]
         if not tps:
-            return {}
+            return {}, 0
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
@@ -66,19 +69,22 @@ async def _read_changelog(settings: Settings, topic: str) -> dict[bytes, bytes |
                 for r in records:
                     if r.key is not None:
                         latest[r.key] = r.value
-        return latest
+        return latest, sum(ends.values())
     finally:
         await consumer.stop()
 
 
-def state_sizes(settings: Settings, *, stores: int, skus: int) -> dict[str, Any]:
-    """Live bytes per table, and per store and per SKU, of the worker group's state."""
+def state_sizes(settings: Settings, *, stores: int, skus: int, events: int) -> dict[str, Any]:
+    """Live bytes per table, and per store and per SKU, of the worker group's state; and the
+    changelog records written per event."""
     app_id = f"{settings.topic_namespace}{settings.worker_app_id}"
 
-    async def read_all() -> dict[str, dict[bytes, bytes | None]]:
+    async def read_all() -> dict[str, tuple[dict[bytes, bytes | None], int]]:
         return {t: await _read_changelog(settings, f"{app_id}-{t}-changelog") for t in TABLES}
 
-    tables = asyncio.run(read_all())
+    read = asyncio.run(read_all())
+    tables = {t: latest for t, (latest, _) in read.items()}
+    writes = {t: written for t, (_, written) in read.items()}
     by_kind: dict[str, int] = defaultdict(int)
     for key, value in tables["store-memory"].items():
         if value is not None:
@@ -93,4 +99,6 @@ def state_sizes(settings: Settings, *, stores: int, skus: int) -> dict[str, Any]
         "bytes_per_store_without_skus": round((sum(per_table.values()) - sku_bytes) / stores, 1)
         if stores
         else None,
+        "changelog_records_by_table": writes,
+        "changelog_records_per_event": round(sum(writes.values()) / events, 4) if events else None,
     }

@@ -112,6 +112,12 @@ class Components:
     distinct: dict[str, set[str]] = field(
         default_factory=lambda: {name: set() for name in DISTINCT_COMPONENTS}
     )
+    _sketched: dict[str, tuple[HyperLogLog, int, str]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """Per distinct set, its last sketch, how many members it holds, and its base64 form."""
+    _unsketched: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
+    """Members added by :meth:`add_event` since the last sketch."""
 
     def add_counts(self, deltas: Mapping[str, int]) -> None:
         counts = self.counts
@@ -126,14 +132,20 @@ class Components:
             counts[_CLICK_COUNTER[event.kind]] += 1
             if event.cost_minor is not None:
                 counts["ad_cost_minor"] += event.cost_minor
-            self.distinct["visitors"].add(event.visitor_id)
-            self.distinct["sessions"].add(event.session_id)
+            self._add_distinct("visitors", event.visitor_id)
+            self._add_distinct("sessions", event.session_id)
         elif isinstance(event, OrderEvent):
             self._add_order(event)
         elif isinstance(event, ChatEvent):
             self._add_chat(event)
         elif isinstance(event, InventoryEvent):
             counts["inventory_updates"] += 1
+
+    def _add_distinct(self, name: str, member: str) -> None:
+        members = self.distinct[name]
+        if member not in members:
+            members.add(member)
+            self._unsketched.setdefault(name, []).append(member)
 
     def _add_order(self, event: OrderEvent) -> None:
         counts = self.counts
@@ -192,12 +204,38 @@ class Components:
         return out
 
     def sketches(self) -> dict[str, str]:
-        """A HyperLogLog sketch (base64) of every distinct set, for exact-merge rollups."""
+        """A HyperLogLog sketch (base64) of every distinct set, for exact-merge rollups.
+
+        An open minute is sketched on every provisional beat, so the last sketch is kept and
+        only the members added since are hashed into it; a set changed any other way (a
+        merge, a restore) is sketched afresh.
+
+        >>> from shoppulse.events import ClickEvent
+        >>> c = Components()
+        >>> def click(visitor):
+        ...     return ClickEvent(event_id=visitor, store_id="s1", ts=1_700_000_000_000,
+        ...                       session_id="s", visitor_id=visitor, kind="impression")
+        >>> c.add_event(click("v1")); first = c.sketches()["visitors"]
+        >>> c.add_event(click("v2")); c.add_event(click("v1"))
+        >>> fresh = HyperLogLog(); fresh.update(["v1", "v2"])
+        >>> c.sketches()["visitors"] == fresh.to_base64() != first
+        True
+        """
         out = {}
         for name, members in self.distinct.items():
-            hll = HyperLogLog()
-            hll.update(members)
-            out[name] = hll.to_base64()
+            pending = self._unsketched.pop(name, [])
+            cached = self._sketched.get(name)
+            if cached is not None and cached[1] + len(pending) == len(members):
+                hll, _, text = cached
+                if pending:
+                    hll.update(pending)
+                    text = hll.to_base64()
+            else:
+                hll = HyperLogLog()
+                hll.update(members)
+                text = hll.to_base64()
+            self._sketched[name] = (hll, len(members), text)
+            out[name] = text
         return out
 
     def to_state(self) -> dict[str, object]:

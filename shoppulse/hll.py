@@ -49,6 +49,8 @@ from functools import cache
 from hashlib import blake2b
 from typing import Final
 
+import numpy as np
+
 MIN_PRECISION: Final = 4
 MAX_PRECISION: Final = 16
 DEFAULT_PRECISION: Final = 12
@@ -62,7 +64,7 @@ _ALPHA_INF: Final = 1.0 / (2.0 * math.log(2.0))
 # Measured on CPython 3.11.7, one core of the dev container (AMD EPYC), 24-character
 # ids, precision 12: ``add`` ~1.45 million/s (~0.69 µs; blake2b + encode + from_bytes
 # alone are ~0.49 µs), ``update`` ~1.9 million/s (~0.52 µs, no per-item method call).
-# merge ~12 µs, count ~72 µs, to_base64 ~6 µs dense / ~250 µs sparse, from_base64
+# merge ~12 µs, count ~72 µs, to_base64 ~6 µs dense / ~15 µs sparse, from_base64
 # ~31 µs dense.
 
 
@@ -213,12 +215,15 @@ class HyperLogLog:
         registers = self._registers
         nonzero = len(registers) - registers.count(0)
         if nonzero * _SPARSE_ENTRY < len(registers):
-            body = bytearray([_FORMAT_SPARSE << 5 | self._precision])
-            extend = body.extend
-            for index, rank in enumerate(registers):
-                if rank:
-                    extend((index >> 8, index & 0xFF, rank))
-            raw = bytes(body)
+            # Vectorised: a Python loop over the registers took ~250 µs a sketch, and the
+            # worker encodes a sketch of every open minute on every provisional beat.
+            ranks = np.frombuffer(registers, dtype=np.uint8)
+            index = np.flatnonzero(ranks)
+            entries = np.empty((len(index), _SPARSE_ENTRY), dtype=np.uint8)
+            entries[:, 0] = index >> 8
+            entries[:, 1] = index & 0xFF
+            entries[:, 2] = ranks[index]
+            raw = bytes([_FORMAT_SPARSE << 5 | self._precision]) + entries.tobytes()
         else:
             raw = bytes([_FORMAT_DENSE << 5 | self._precision]) + registers
         return base64.b64encode(raw).decode("ascii")

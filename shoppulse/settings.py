@@ -47,7 +47,6 @@ class Settings(BaseSettings):
     worker_data_dir: Path = Path("var/worker")
     worker_store: str = Field(default="memory://", description="Faust table store URL.")
     worker_batch_max: int = Field(default=10_000, ge=1)
-    worker_batch_within_s: float = Field(default=0.1, gt=0)
     worker_session_timeout_s: float = Field(default=10.0, gt=0)
     worker_heartbeat_interval_s: float = Field(default=1.0, gt=0)
     worker_rebalance_timeout_s: float = Field(default=10.0, gt=0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
@@ -21,36 +22,72 @@ from shoppulse import topics
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
 from streams.alerting import install_alerting
-from streams.consumer import BoundedCommitConsumer, install_bounded_commits
+from streams.consumer import BoundedCommitConsumer, install_consumer
 from streams.detection import install_detection
 from streams.kafka_auth import faust_credentials
 from streams.metrics import WorkerMetrics
-from streams.processor import MinuteProcessor, RawRecord
-from streams.tables import put
+from streams.processor import MinuteProcessor, SourceRecord
 
 log = logging.getLogger("shoppulse.worker")
 
 
+@dataclass(frozen=True, slots=True)
+class SourceBatch:
+    """The source records of one fetch, and the consumer generation it was made in."""
+
+    generation: int
+    records: list[SourceRecord]
+
+
 class TableState:
-    """:class:`streams.processor.StateSink` over two Faust tables."""
+    """:class:`streams.processor.StateSink` over three Faust tables.
+
+    Changelog records go straight to the producer, a batch at a time: Faust's
+    ``Table.send_changelog`` wraps each in a future message and a buffer task, which cost
+    more than the counting (ADR 14). Keys are encoded by the table's key serializer and
+    values are our own JSON bytes (the tables' raw value serializer), so Faust's recovery
+    reads them back as before.
+    """
 
     def __init__(self, minutes: Any, clocks: Any, memory: Any, producer: Any) -> None:
         self._producer = producer
         self._minutes = minutes
         self._clocks = clocks
         self._memory = memory
+        self._pending: list[tuple[str, int, bytes, bytes | None]] = []
+        self._changelogs = {
+            id(table): table.changelog_topic.get_topic_name() for table in (minutes, clocks, memory)
+        }
+
+    def _put(self, table: Any, partition: int, key: str, value: bytes | None) -> None:
+        if value is None:
+            table.data.pop(key, None)
+        else:
+            table.data[key] = value
+        # The key as the table's own serializer writes it (JSON for str keys): recovery
+        # decodes it so, and compaction needs the same bytes for the same key.
+        raw_key, _ = table.changelog_topic.prepare_key(key, table.key_serializer)
+        self._pending.append((self._changelogs[id(table)], partition, raw_key, value))
 
     def put_minute(self, partition: int, key: str, value: bytes | None) -> None:
-        put(self._minutes, partition, key, value)
+        self._put(self._minutes, partition, key, value)
 
     def put_clock(self, partition: int, key: str, value: bytes) -> None:
-        put(self._clocks, partition, key, value)
+        self._put(self._clocks, partition, key, value)
 
     def put_memory(self, partition: int, key: str, value: bytes | None) -> None:
-        put(self._memory, partition, key, value)
+        self._put(self._memory, partition, key, value)
+
+    async def send(self) -> None:
+        """Hand the queued changelog records to the producer (in put order)."""
+        pending, self._pending = self._pending, []
+        send = self._producer.send
+        for topic, partition, key, value in pending:
+            await send(topic, key, value, partition, None, None)
 
     async def flush(self) -> None:
         """Wait until every changelog write so far is acknowledged by the broker."""
+        await self.send()
         await self._producer.flush()
 
     def minutes(self) -> Iterable[bytes]:
@@ -106,10 +143,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         producer_acks=-1,
         producer_linger_ms=5,
         broker_commit_interval=1.0,
-        # Fetch and buffer a whole batch at a time: with Faust's defaults (aiokafka's 500
-        # records a poll, 4,096 buffered) batches came out small and the worker waited.
+        # A fetch is a batch (ADR 14): up to this many records at a time.
         broker_max_poll_records=settings.worker_batch_max,
-        stream_buffer_maxsize=2 * settings.worker_batch_max,
     )
     families = {settings.topic(t): t for t in topics.SOURCE_TOPICS}
     source = app.topic(*families, key_type=bytes, value_type=bytes)
@@ -155,7 +190,6 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         high_watermark=high_watermark,
         rewind=rewind,
     )
-    install_bounded_commits(app, processor.bound_commits)
     lock = asyncio.Lock()
     loaded_generation: list[int | None] = [None]
 
@@ -186,29 +220,27 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         await _sync_generation()
         return True
 
-    @app.agent(source, name="shoppulse.minutes")
+    # The source topics are subscribed here and their records are taken out of each fetch by
+    # the consumer, as one batch (ADR 14); the agent counts them a batch at a time.
+    app.topics.add(source)
+    batches = app.channel(maxsize=2)
+
+    async def deliver_batch(generation: int, records: list[Any]) -> None:
+        await batches.send(value=SourceBatch(generation, records))
+
+    install_consumer(app, processor.bound_commits, families, deliver_batch)
+
+    @app.agent(batches, name="shoppulse.minutes")
     async def count_minutes(stream: Any) -> None:
-        async for events in stream.take_events(
-            settings.worker_batch_max, within=settings.worker_batch_within_s
-        ):
-            records = [
-                RawRecord(
-                    topic=e.message.topic,
-                    partition=e.message.partition,
-                    offset=e.message.offset,
-                    key=e.message.key,
-                    value=e.message.value,
-                    timestamp_ms=int(e.message.timestamp * 1000) if e.message.timestamp else None,
-                )
-                for e in events
-            ]
+        async for batch in stream:
             async with lock:
-                # Faust can hand over records during a rebalance or its recovery, some of
-                # partitions being revoked; they are dropped and read again from the committed
-                # offsets by their owner (the bounded commits keep them uncommitted; ADR 12).
-                if not await _ready():
+                # A batch fetched before a rebalance, or during one or during recovery, may
+                # hold records of partitions being revoked: it is dropped and its records
+                # are read again from the committed offsets by their owner (the bounded
+                # commits keep them uncommitted; ADR 12).
+                if batch.generation != app.consumer_generation_id or not await _ready():
                     continue
-                await processor.process(records)
+                await processor.process(batch.records)
 
     async def finish_batch_before_revoke(
         _sender: Any, /, *_args: Any, signal: Any, **_kwargs: Any

@@ -36,24 +36,49 @@ from streams.metrics import WorkerMetrics
 log = logging.getLogger("shoppulse.worker")
 
 
+class SourceRecord(Protocol):
+    """What the processor needs of one consumed Kafka record (aiokafka's ``ConsumerRecord``
+    has it)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def timestamp(self) -> int | None:
+        """The record's Kafka timestamp, in milliseconds (as Kafka keeps it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RawRecord:
-    """What the processor needs of one consumed Kafka record."""
+    """A :class:`SourceRecord` made by hand (tests, replays)."""
 
     topic: str
     partition: int
     offset: int
     key: bytes | None
     value: bytes | None
-    timestamp_ms: int | None
+    timestamp: int | None
+    """Milliseconds, as Kafka keeps it."""
 
 
 class StateSink(Protocol):
-    """Durable state: one value per key, written to the given source partition's changelog."""
+    """Durable state: one value per key, written to the given source partition's changelog.
+
+    A put changes the value at once and queues its changelog record; :meth:`send` hands the
+    queued records to the producer, :meth:`flush` also waits for the broker's acknowledgement.
+    """
 
     def put_minute(self, partition: int, key: str, value: bytes | None) -> None: ...
     def put_clock(self, partition: int, key: str, value: bytes) -> None: ...
     def put_memory(self, partition: int, key: str, value: bytes | None) -> None: ...
+    async def send(self) -> None: ...
     async def flush(self) -> None: ...
     def minutes(self) -> Iterable[bytes]: ...
     def clocks(self) -> Iterable[bytes]: ...
@@ -170,13 +195,14 @@ class MinuteProcessor:
             memories,
         )
 
-    async def process(self, records: Iterable[RawRecord]) -> None:
+    async def process(self, records: Iterable[SourceRecord]) -> None:
         """Count a batch, dead-letter what cannot be counted, close what is due."""
         started = time.perf_counter()
         now = self.clock_ms()
         unpublished = self._unpublished
         window_ms = self.window_ms
         progress = self.progress
+        counted: dict[str, int] = {}  # per topic family; the metric moves once per batch
         for rec in records:
             if progress is not None:
                 admission = progress.admit((rec.topic, rec.partition), rec.offset, now)
@@ -226,12 +252,14 @@ class MinuteProcessor:
             elif outcome == "duplicate":
                 self.metrics.duplicates.labels(family).inc()
             else:
-                self.metrics.events.labels(family).inc()
+                counted[family] = counted.get(family, 0) + 1
                 ts = decoded.ts_ms
                 key = (decoded.store_id, ts - ts % window_ms)
                 oldest = unpublished.get(key)
                 if oldest is None or ts < oldest:
                     unpublished[key] = ts
+        for family, n in counted.items():
+            self.metrics.events.labels(family).inc(n)
         await self.close_due(now)
         await self.persist()
         if progress is not None:
@@ -359,15 +387,16 @@ class MinuteProcessor:
                 self.state.put_minute(partition, minute_key(store_id, start, segment), None)
         book.changed_minutes.clear()
         book.closed_segments.clear()
+        await self.state.send()
 
-    async def _dead_letter(self, rec: RawRecord, rejection: Rejection, now_ms: int) -> None:
+    async def _dead_letter(self, rec: SourceRecord, rejection: Rejection, now_ms: int) -> None:
         record = dead_letter_record(
             raw=rec.value,
             key=rec.key,
             topic=rec.topic,
             partition=rec.partition,
             offset=rec.offset,
-            timestamp_ms=rec.timestamp_ms,
+            timestamp_ms=rec.timestamp,
             reason=rejection.reason,
             detail=rejection.detail,
             failed_at_ms=now_ms,

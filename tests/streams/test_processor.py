@@ -37,6 +37,9 @@ class MemoryState:
         self.writes.append(("clock", partition, key))
         self.clocks_by_key[key] = value
 
+    async def send(self) -> None:
+        """Puts take effect at once here: nothing is queued."""
+
     async def flush(self) -> None:
         self.writes.append(("flush", -1, ""))
 
