@@ -20,7 +20,7 @@ from alerts.rules import RuleSet
 from shoppulse import jsonbytes, topics
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
-from streams.tables import put
+from streams.tables import DecodedValues
 
 log = logging.getLogger("shoppulse.alerting")
 
@@ -33,6 +33,7 @@ def install_alerting(app: Any, settings: Settings, rules: RuleSet) -> None:
         "alert-engines", key_type=str, value_type=bytes, partitions=settings.topic_partitions
     )
     table.value_serializer = "raw"
+    engines = DecodedValues(table, lambda raw: AlertEngine.from_state(rules, orjson.loads(raw)))
 
     @app.agent(source, name="shoppulse.alerting")  # type: ignore[untyped-decorator]
     async def evaluate(stream: Any) -> None:
@@ -50,15 +51,15 @@ def install_alerting(app: Any, settings: Settings, rules: RuleSet) -> None:
             except (ValueError, KeyError, TypeError) as exc:
                 log.warning("skipping an unreadable record: %s", exc)
                 continue
-            state = table.get(store_id)
-            engine = (
-                AlertEngine.from_state(rules, orjson.loads(state)) if state else AlertEngine(rules)
-            )
+            engine = engines.take(store_id)
+            if engine is None:
+                engine = AlertEngine(rules)
             if snap is None:
                 changes = engine.on_signal(data)
             else:
                 changes = engine.on_minute(store_id, snap.window_start_ms, snap.kpis)
                 changes += engine.tick(snap.window_end_ms)
-            put(table, event.message.partition, store_id, jsonbytes.dumps(engine.to_state()))
+            raw = jsonbytes.dumps(engine.to_state())
+            engines.put(event.message.partition, store_id, engine, raw)
             for change in changes:
                 await alerts.send(key=store_id.encode(), value=orjson.dumps(change))

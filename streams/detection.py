@@ -17,7 +17,7 @@ from shoppulse import jsonbytes, topics
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
 from shoppulse.store_detectors import StoreDetectors
-from streams.tables import put
+from streams.tables import DecodedValues
 
 log = logging.getLogger("shoppulse.detection")
 
@@ -29,6 +29,7 @@ def install_detection(app: Any, settings: Settings) -> None:
         "store-detectors", key_type=str, value_type=bytes, partitions=settings.topic_partitions
     )
     table.value_serializer = "raw"
+    states = DecodedValues(table, lambda raw: StoreDetectors.from_state(orjson.loads(raw)))
 
     @app.agent(kpis, name="shoppulse.detection")  # type: ignore[untyped-decorator]
     async def detect(stream: Any) -> None:
@@ -40,19 +41,15 @@ def install_detection(app: Any, settings: Settings) -> None:
                 continue
             if not snap.final:
                 continue
-            state = table.get(snap.store_id)
-            detectors = (
-                StoreDetectors.from_state(orjson.loads(state))
-                if state
-                else StoreDetectors(
+            detectors = states.take(snap.store_id)
+            if detectors is None:
+                detectors = StoreDetectors(
                     snap.store_id,
                     horizon_h=settings.stockout_horizon_h,
                     warmup=settings.detection_warmup,
                 )
-            )
             signals = detectors.on_final(snap)
-            put(
-                table, event.message.partition, snap.store_id, jsonbytes.dumps(detectors.to_state())
-            )
+            raw = jsonbytes.dumps(detectors.to_state())
+            states.put(event.message.partition, snap.store_id, detectors, raw)
             for signal in signals:
                 await signals_topic.send(key=snap.store_id.encode(), value=orjson.dumps(signal))

@@ -1,8 +1,12 @@
-"""Writing Faust table entries with an explicit changelog partition."""
+"""Writing Faust table entries with an explicit changelog partition, and keeping them
+decoded."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 
 def put(table: Any, partition: int, key: str, value: bytes | None) -> None:
@@ -22,3 +26,48 @@ def put(table: Any, partition: int, key: str, value: bytes | None) -> None:
     else:
         table.data[key] = value
         table.send_changelog(partition, key, value)
+
+
+class DecodedValues(Generic[T]):
+    """A table's values kept decoded, for agents that read, change and write back one value
+    per record.
+
+    A decoded value is reused only while the table still holds the very bytes object it was
+    decoded from, so a recovery (or any other writer) that replaces the bytes makes the next
+    :meth:`take` decode again. :meth:`take` hands the value over and forgets it: a value
+    changed but never written back (an exception in between) is never reused.
+
+    >>> class Table(dict):
+    ...     data = property(lambda self: self)
+    ...     def send_changelog(self, *args, **kwargs): ...
+    >>> table, decodes = Table(), []
+    >>> values = DecodedValues(table, lambda raw: decodes.append(raw) or raw.decode())
+    >>> values.take("k") is None
+    True
+    >>> values.put(0, "k", "v1", b"v1")
+    >>> values.take("k"), decodes  # kept decoded: no decode
+    ('v1', [])
+    >>> table["k"] = b"v2"  # replaced under us, as by a recovery
+    >>> values.take("k"), decodes
+    ('v2', [b'v2'])
+    """
+
+    def __init__(self, table: Any, decode: Callable[[bytes], T]) -> None:
+        self._table = table
+        self._decode = decode
+        self._decoded: dict[str, tuple[bytes, T]] = {}
+
+    def take(self, key: str) -> T | None:
+        """The decoded value of ``key`` (None if the table has none)."""
+        raw = self._table.get(key)
+        kept = self._decoded.pop(key, None)
+        if raw is None:
+            return None
+        if kept is not None and kept[0] is raw:
+            return kept[1]
+        return self._decode(raw)
+
+    def put(self, partition: int, key: str, value: T, raw: bytes) -> None:
+        """Write ``raw`` (the encoded ``value``) as :func:`put` does, and keep ``value``."""
+        put(self._table, partition, key, raw)
+        self._decoded[key] = (raw, value)
