@@ -40,6 +40,8 @@ Admission = Literal["next", "seen", "skip", "drop"]
 MAX_GAP: Final = 2
 #: While a rewind is awaited, how long later records are dropped before seeking again.
 RESEEK_MS: Final = 500
+#: How long a partition may sit below its log end without a record before it is sought back.
+STALL_MS: Final = 2_000
 
 
 @dataclass(slots=True)
@@ -60,6 +62,8 @@ class ReadProgress:
     """Partitions sought back over a skip: (the offset awaited, when the last seek was)."""
     gap_since: dict[TopicPartition, int] = field(default_factory=dict, init=False)
     """Partitions delivered from just past the awaited offset: since when."""
+    moved_ms: dict[TopicPartition, int] = field(default_factory=dict, init=False)
+    """When each partition last delivered a record to process."""
 
     def __post_init__(self) -> None:
         self.next_offset = dict(self.starts)
@@ -117,10 +121,18 @@ class ReadProgress:
         self.rewinding[tp] = (expected, now_ms)
         return "skip"
 
-    def due_rewinds(self, now_ms: int) -> list[tuple[TopicPartition, int]]:
-        """Rewinds still waiting for their record ``RESEEK_MS`` after their last seek, with
-        the offset to seek to again (the consumer may have dropped the re-read records as
-        read when a fetch from before the seek came in after it, and then sit idle).
+    def due_rewinds(
+        self, now_ms: int, high_watermarks: Mapping[TopicPartition, int | None] | None = None
+    ) -> list[tuple[TopicPartition, int]]:
+        """Partitions to seek back now, with the offset to seek to:
+
+        - rewinds still waiting for their record ``RESEEK_MS`` after their last seek (the
+          consumer may have dropped the re-read records as read when a fetch from before the
+          seek came in after it, and then sit idle);
+        - *stalled* partitions: below their log end (fetched or polled) with no record for
+          ``STALL_MS``. A batch dropped during a rebalance or recovery leaves the consumer
+          past records never processed; when no later record arrives to show the gap, only
+          the log end does.
 
         >>> p = ReadProgress(starts={("a", 0): 10}, started_ms=0, idle_ms=1_000)
         >>> p.admit(("a", 0), 50, now_ms=0)
@@ -129,12 +141,28 @@ class ReadProgress:
         ([], [(('a', 0), 10)])
         >>> p.due_rewinds(now_ms=RESEEK_MS + 1)  # just sought again
         []
+        >>> q = ReadProgress(starts={("a", 0): 10}, started_ms=0, idle_ms=1_000)
+        >>> q.admit(("a", 0), 10, now_ms=100); q.record("a", 0, offset=10, ts_ms=1, arrival_ms=100)
+        'next'
+        >>> q.due_rewinds(now_ms=5_000, high_watermarks={("a", 0): 11})  # read to its end
+        []
+        >>> q.due_rewinds(now_ms=100 + STALL_MS - 1, high_watermarks={("a", 0): 20})
+        []
+        >>> q.due_rewinds(now_ms=100 + STALL_MS, high_watermarks={("a", 0): 20})  # stalled
+        [(('a', 0), 11)]
         """
         due = [
             (tp, awaited)
             for tp, (awaited, sought_ms) in self.rewinding.items()
             if now_ms - sought_ms >= RESEEK_MS
         ]
+        highs = high_watermarks or {}
+        for tp, next_offset in self.next_offset.items():
+            if tp in self.rewinding:
+                continue
+            end = max(highs.get(tp) or 0, self.initial_highs.get(tp, 0))
+            if next_offset < end and now_ms - self.moved_ms.get(tp, self.started_ms) >= STALL_MS:
+                due.append((tp, next_offset))
         for tp, awaited in due:
             self.rewinding[tp] = (awaited, now_ms)
         return due
@@ -172,6 +200,7 @@ class ReadProgress:
         """A processed record; ``ts_ms`` is None for a rejected one (it shows no event time)."""
         tp = (topic, partition)
         self.next_offset[tp] = offset + 1
+        self.moved_ms[tp] = arrival_ms
         if ts_ms is None:
             return
         self.arrival_ms[tp] = arrival_ms

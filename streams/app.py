@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
+from faust.stores.rocksdb import Store as RocksStore
 from faust.types import TP
 from prometheus_client import CollectorRegistry
 
@@ -58,15 +59,26 @@ class TableState:
         self._changelogs = {
             id(table): table.changelog_topic.get_topic_name() for table in (minutes, clocks, memory)
         }
+        self._rocks = {
+            self._changelogs[id(table)]: table.data
+            for table in (minutes, clocks, memory)
+            if isinstance(table.data, RocksStore)
+        }
 
     def _put(self, table: Any, partition: int, key: str, value: bytes | None) -> None:
-        if value is None:
-            table.data.pop(key, None)
-        else:
-            table.data[key] = value
         # The key as the table's own serializer writes it (JSON for str keys): recovery
         # decodes it so, and compaction needs the same bytes for the same key.
         raw_key, _ = table.changelog_topic.prepare_key(key, table.key_serializer)
+        store = table.data
+        if value is None:
+            store.pop(key, None)
+        elif isinstance(store, RocksStore):
+            # Its ``_set`` takes the partition from Faust's "current event", which batches
+            # do not have: write to the partition's database as ``_set`` would.
+            store._key_index[raw_key] = partition
+            store._db_for_partition(partition).put(raw_key, value)
+        else:
+            store[key] = value
         self._pending.append((self._changelogs[id(table)], partition, raw_key, value))
 
     def put_minute(self, partition: int, key: str, value: bytes | None) -> None:
@@ -79,11 +91,22 @@ class TableState:
         self._put(self._memory, partition, key, value)
 
     async def send(self) -> None:
-        """Hand the queued changelog records to the producer (in put order)."""
+        """Hand the queued changelog records to the producer (in put order).
+
+        A RocksDB table also learns, once the broker has acknowledged a partition's last
+        record of the batch, that its local database holds the changelog up to that offset
+        (``set_persisted_offset``, what Faust's own ``_on_changelog_sent`` does): a worker that
+        reuses its local tables then replays only the changelogs' tails (ADR 15).
+        """
         pending, self._pending = self._pending, []
         send = self._producer.send
+        last: dict[tuple[str, int], Any] = {}
         for topic, partition, key, value in pending:
-            await send(topic, key, value, partition, None, None)
+            last[(topic, partition)] = await send(topic, key, value, partition, None, None)
+        for (topic, partition), acked in last.items():
+            store = self._rocks.get(topic)
+            if store is not None:
+                acked.add_done_callback(_persisted_offset_setter(store, TP(topic, partition)))
 
     async def flush(self) -> None:
         """Wait until every changelog write so far is acknowledged by the broker."""
@@ -98,6 +121,14 @@ class TableState:
 
     def memory_records(self) -> Iterable[bytes]:
         return list(self._memory.data.values())
+
+
+def _persisted_offset_setter(store: RocksStore, tp: TP) -> Callable[[asyncio.Future[Any]], None]:
+    def persisted(acked: asyncio.Future[Any]) -> None:
+        if not acked.cancelled() and acked.exception() is None:
+            store.set_persisted_offset(tp, acked.result().offset)
+
+    return persisted
 
 
 class TopicPublisher:

@@ -274,7 +274,9 @@ class MinuteProcessor:
         self.metrics.rewinds.labels(self.families.get(tp[0], tp[0])).inc()
         where = f"{tp[0]}:{tp[1]}"
         log.warning(
-            "records skipped by the consumer; seeking back",
+            "records skipped by the consumer; seeking back"
+            if delivered is not None
+            else "partition behind its log end without records; seeking back",
             extra={"tp": where, "delivered": delivered, "expected": expected},
         )
         if self.rewind is None:
@@ -305,7 +307,9 @@ class MinuteProcessor:
         """The wall-clock beat: close idle minutes and publish provisional values."""
         now = self.clock_ms()
         if self.progress is not None:
-            for tp, _ in self.progress.due_rewinds(now):
+            hw = self.high_watermark
+            highs = {tp: hw(*tp) for tp in self.progress.next_offset} if hw is not None else None
+            for tp, _ in self.progress.due_rewinds(now, highs):
                 await self._rewind(self.progress, tp, None)
         await self.close_due(now)
         for minute in list(self.book.dirty()):

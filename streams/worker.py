@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
+from pathlib import Path
 
 from shoppulse.logfmt import logging_dict_config
 from shoppulse.settings import Settings
+from streams.local_state import mark_clean_shutdown, prepare_local_tables
+
+log = logging.getLogger("shoppulse.worker")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +42,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             settings.worker_metrics_port, addr=settings.worker_metrics_host, registry=registry
         )
     app = create_app(settings, registry)
+    persistent = not settings.worker_store.startswith("memory:")
+    tabledir = Path(app.conf.tabledir)
+    if persistent:
+        outcome = prepare_local_tables(tabledir)
+        log.info("local tables %s", outcome, extra={"tabledir": str(tabledir)})
     worker = faust.Worker(
         app,
         loglevel=args.log_level,
@@ -44,5 +54,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         quiet=True,
         redirect_stdouts=False,
     )
-    worker.execute_from_commandline()  # exits the process when the worker stops
+    try:
+        worker.execute_from_commandline()  # exits the process when the worker stops
+    except SystemExit as stopped:
+        if persistent and stopped.code in (0, None):
+            mark_clean_shutdown(tabledir)
+        raise
     return 0
