@@ -8,6 +8,8 @@
    its progress is its consumer group's committed offsets.
 4. The worker's RSS (when ready, at the end, at its peak) and the size of its state, every
    table's changelog read back to its latest value per key (:mod:`cli.bench_memory`).
+   Then a worker restarted on the same group and data directory: seconds until it is ready
+   and has its state back (:mod:`cli.bench_recovery`).
 5. With ``--workers N``: the pipeline again with N workers in one group, and the ratio.
 6. One JSON line: events, seconds, events_per_s, limit_events_per_s, ratio, and the above.
 
@@ -32,6 +34,7 @@ import orjson
 from rich.progress import Progress
 
 from cli.bench_memory import rss_mb, state_sizes
+from cli.bench_recovery import measure_recovery
 from cli.broker import LocalKafka, kafka_version
 from cli.processes import Child, shoppulse_command
 from shoppulse import topics
@@ -288,6 +291,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 settings, args.events, workdir, args.timeout
             )
             state = state_sizes(settings, stores=args.stores, skus=args.skus, events=args.events)
+            recovery = measure_recovery(settings, workdir / f"{settings.worker_app_id}-0", workdir)
             scale_out: dict[str, Any] | None = None
             if args.workers > 1:
                 many = settings.model_copy(
@@ -322,6 +326,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "skus_per_store": args.skus,
         "worker_memory": memory,
         "state": state,
+        "recovery": recovery,
     }
     if scale_out is not None:
         result["scale_out"] = scale_out

@@ -31,6 +31,9 @@ def test_bench_prints_one_json_line_with_the_same_run_limit(
     assert result["ratio"] == pytest.approx(
         result["events_per_s"] / result["limit_events_per_s"], rel=0.01
     )
+    recovery = result["recovery"]
+    assert 0 < recovery["ready_s"] <= recovery["state_s"]
+    assert recovery["store"] == settings.worker_store
 
 
 def test_bench_fanout_reports_clients_and_push_lag_against_one_client(
