@@ -14,7 +14,7 @@ def put(table: Any, partition: int, key: str, value: bytes | None) -> None:
     table's changelog.
 
     ``Table.__setitem__`` takes the partition from the "current event", which does not
-    exist inside ``take_events()`` batches or timers (faust #497), and on every first write
+    exist inside batches or timers (faust #497), and on every first write
     checks the changelog's partition count against the source topic's, which fails with
     ``PartitionsMismatch`` ("0 partitions") while a freshly created changelog's metadata is
     still empty. Our tables are keyed by store like their source topics, so the source
