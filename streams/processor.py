@@ -307,9 +307,7 @@ class MinuteProcessor:
         """The wall-clock beat: close idle minutes and publish provisional values."""
         now = self.clock_ms()
         if self.progress is not None:
-            hw = self.high_watermark
-            highs = {tp: hw(*tp) for tp in self.progress.next_offset} if hw is not None else None
-            for tp, _ in self.progress.due_rewinds(now, highs):
+            for tp, _ in self.progress.due_rewinds(now, self._high_watermarks()):
                 await self._rewind(self.progress, tp, None)
         await self.close_due(now)
         for minute in list(self.book.dirty()):
@@ -345,11 +343,18 @@ class MinuteProcessor:
 
     def read_until_ms(self, now_ms: int) -> dict[int, int] | None:
         """Per partition, the event time its lagging or active inputs reached (None: no gate)."""
+        highs = self._high_watermarks()
+        if self.progress is None or highs is None:
+            return None
+        return self.progress.read_until_ms(highs, now_ms)
+
+    def _high_watermarks(self) -> dict[TopicPartition, int | None] | None:
+        """The last fetch's high watermark of every tracked source partition (None: no
+        source of them, or no generation yet)."""
         if self.progress is None or self.high_watermark is None:
             return None
         hw = self.high_watermark
-        highs = {tp: hw(*tp) for tp in self.progress.next_offset}
-        return self.progress.read_until_ms(highs, now_ms)
+        return {tp: hw(*tp) for tp in self.progress.next_offset}
 
     async def close_due(self, now_ms: int) -> None:
         for minute in self.book.due(now_ms, self.read_until_ms(now_ms)):
