@@ -28,6 +28,7 @@ from streams.detection import install_detection
 from streams.kafka_auth import faust_credentials
 from streams.metrics import WorkerMetrics
 from streams.processor import MinuteProcessor, SourceRecord
+from streams.tables import changelog_key, write_local
 
 log = logging.getLogger("shoppulse.worker")
 
@@ -66,19 +67,8 @@ class TableState:
         }
 
     def _put(self, table: Any, partition: int, key: str, value: bytes | None) -> None:
-        # The key as the table's own serializer writes it (JSON for str keys): recovery
-        # decodes it so, and compaction needs the same bytes for the same key.
-        raw_key, _ = table.changelog_topic.prepare_key(key, table.key_serializer)
-        store = table.data
-        if value is None:
-            store.pop(key, None)
-        elif isinstance(store, RocksStore):
-            # Its ``_set`` takes the partition from Faust's "current event", which batches
-            # do not have: write to the partition's database as ``_set`` would.
-            store._key_index[raw_key] = partition
-            store._db_for_partition(partition).put(raw_key, value)
-        else:
-            store[key] = value
+        raw_key = changelog_key(table, key)
+        write_local(table, partition, key, value, raw_key)
         self._pending.append((self._changelogs[id(table)], partition, raw_key, value))
 
     def put_minute(self, partition: int, key: str, value: bytes | None) -> None:

@@ -4,9 +4,38 @@ decoded."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
+
+from faust.stores.rocksdb import Store as RocksStore
 
 T = TypeVar("T")
+
+
+def changelog_key(table: Any, key: str) -> bytes:
+    """``key`` as the table's own key serializer writes it (JSON for ``str`` keys): Faust's
+    recovery decodes it so, and compaction needs the same bytes for the same key."""
+    raw_key, _ = table.changelog_topic.prepare_key(key, table.key_serializer)
+    return cast(bytes, raw_key)
+
+
+def write_local(
+    table: Any, partition: int, key: str, value: bytes | None, raw_key: bytes | None = None
+) -> None:
+    """Set (or, with ``None``, delete) ``key`` in the table's local store, for ``partition``.
+
+    Faust's RocksDB store takes the partition of a write from the "current event", which
+    batches and timers do not have: its entry is written to the partition's database as its
+    ``_set`` would (``raw_key``: the key's changelog bytes, if the caller has them).
+    """
+    store = table.data
+    if value is None:
+        store.pop(key, None)
+    elif isinstance(store, RocksStore):
+        encoded = raw_key if raw_key is not None else changelog_key(table, key)
+        store._key_index[encoded] = partition
+        store._db_for_partition(partition).put(encoded, value)
+    else:
+        store[key] = value
 
 
 def put(table: Any, partition: int, key: str, value: bytes | None) -> None:
@@ -20,11 +49,10 @@ def put(table: Any, partition: int, key: str, value: bytes | None) -> None:
     still empty. Our tables are keyed by store like their source topics, so the source
     record's partition is the right one.
     """
+    write_local(table, partition, key, value)
     if value is None:
-        table.data.pop(key, None)
         table.send_changelog(partition, key, None, value_serializer="raw")
     else:
-        table.data[key] = value
         table.send_changelog(partition, key, value)
 
 
