@@ -36,7 +36,7 @@ from rich.progress import Progress
 from cli.bench_memory import rss_mb, state_sizes
 from cli.bench_recovery import measure_recovery
 from cli.broker import LocalKafka, kafka_version
-from cli.processes import Child, shoppulse_command
+from cli.processes import worker_child, worker_data_dir
 from shoppulse import topics
 from shoppulse.kafka_config import aiokafka_config, kafka_python_config
 from shoppulse.settings import Settings
@@ -177,17 +177,7 @@ def measure_pipeline(
     until the group (``workers`` processes) has committed every source record; and the first
     worker's RSS when ready, at the end, and at its peak (MiB)."""
     group = f"{settings.topic_namespace}{settings.worker_app_id}"
-    children = [
-        Child(
-            f"worker-{i}",
-            shoppulse_command("worker"),
-            workdir / f"{settings.worker_app_id}-{i}.log",
-            env=settings.model_copy(
-                update={"worker_data_dir": workdir / f"{settings.worker_app_id}-{i}"}
-            ).to_env(),
-        )
-        for i in range(workers)
-    ]
+    children = [worker_child(settings, workdir, str(i)) for i in range(workers)]
     from kafka import KafkaAdminClient
 
     admin = KafkaAdminClient(**kafka_python_config(settings))
@@ -291,7 +281,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 settings, args.events, workdir, args.timeout
             )
             state = state_sizes(settings, stores=args.stores, skus=args.skus, events=args.events)
-            recovery = measure_recovery(settings, workdir / f"{settings.worker_app_id}-0", workdir)
+            recovery = measure_recovery(settings, worker_data_dir(settings, workdir, "0"), workdir)
             scale_out: dict[str, Any] | None = None
             if args.workers > 1:
                 many = settings.model_copy(

@@ -18,19 +18,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cli.processes import Child, shoppulse_command
+from cli.processes import worker_child
 from shoppulse.settings import Settings
 
 
 def measure_recovery(settings: Settings, data_dir: Path, workdir: Path) -> dict[str, Any]:
     """Seconds for a restarted worker (same group, same ``data_dir``) to be ready and to
     have its state back; and what it did with its local tables."""
-    child = Child(
-        "worker-restart",
-        shoppulse_command("worker"),
-        workdir / f"{settings.worker_app_id}-restart.log",
-        env=settings.model_copy(update={"worker_data_dir": data_dir}).to_env(),
-    )
+    child = worker_child(settings, workdir, "restart", data_dir)
     started = time.perf_counter()
     child.start()
     try:

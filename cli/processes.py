@@ -38,6 +38,25 @@ def local_api_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"api_port": free_port(), "api_host": "127.0.0.1"})
 
 
+def worker_data_dir(settings: Settings, workdir: Path, name: str) -> Path:
+    """The data directory of a benchmark's worker ``name`` under ``workdir``."""
+    return workdir / f"{settings.worker_app_id}-{name}"
+
+
+def worker_child(
+    settings: Settings, workdir: Path, name: str, data_dir: Path | None = None
+) -> Child:
+    """A benchmark's ``shoppulse worker``: its log under ``workdir`` and its data directory
+    ``data_dir`` (by default :func:`worker_data_dir` of ``name``)."""
+    data = data_dir if data_dir is not None else worker_data_dir(settings, workdir, name)
+    return Child(
+        f"worker-{name}",
+        shoppulse_command("worker"),
+        workdir / f"{settings.worker_app_id}-{name}.log",
+        env=settings.model_copy(update={"worker_data_dir": data}).to_env(),
+    )
+
+
 @dataclass
 class Child:
     """A named child process whose output is copied to a log file and scanned for a line."""
