@@ -12,7 +12,10 @@ For each record of ``shoppulse.alerts``, in order:
 
 It also keeps the alerts currently firing, so that Alertmanager receivers can be re-sent
 them (:meth:`DispatchState.resend`), since Alertmanager resolves an alert by itself when it
-is not re-sent within its ``resolve_timeout``.
+is not re-sent within its ``resolve_timeout``. Each is kept with the source (the topic
+partition) it was read from: when a partition moves to another dispatcher of the group,
+:meth:`DispatchState.forget` drops its alerts, so this one stops re-sending alerts whose
+resolution it will never read.
 
 >>> from alerts.actions import ActionBook
 >>> from alerts.receivers import load_receivers
@@ -31,11 +34,13 @@ Decision(receivers=('hook',), suppressed=None)
 True
 >>> state.decide(dict(a, labels=dict(a["labels"], severity="info")), book, 1_700_000_100_000)
 Decision(receivers=(), suppressed='unrouted')
+>>> state.forget([None]); state.firing()
+()
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -83,22 +88,34 @@ class DispatchState:
     def __init__(self, config: DispatcherConfig) -> None:
         self.config = config
         self._firing: dict[str, Mapping[str, Any]] = {}
+        self._source: dict[str, Hashable] = {}
 
-    def observe(self, alert: Mapping[str, Any]) -> bool:
-        """Fold one state change; True if it repeats an occurrence already firing."""
+    def observe(self, alert: Mapping[str, Any], source: Hashable = None) -> bool:
+        """Fold one state change read from ``source`` (e.g. its topic partition); True if
+        it repeats an occurrence already firing."""
         labels_of(alert)
         fingerprint = str(alert["fingerprint"])
         previous = self._firing.get(fingerprint)
         if alert["status"] == "firing":
             self._firing[fingerprint] = alert
+            self._source[fingerprint] = source
             return previous is not None and previous.get("startsAt") == alert.get("startsAt")
         self._firing.pop(fingerprint, None)
+        self._source.pop(fingerprint, None)
         return False
 
-    def decide(self, alert: Mapping[str, Any], book: ActionBook, now_ms: int) -> Decision:
+    def forget(self, sources: Iterable[Hashable]) -> None:
+        """Drop the firing alerts read from ``sources`` (partitions no longer ours)."""
+        gone = set(sources)
+        for fingerprint in [f for f, src in self._source.items() if src in gone]:
+            del self._firing[fingerprint], self._source[fingerprint]
+
+    def decide(
+        self, alert: Mapping[str, Any], book: ActionBook, now_ms: int, source: Hashable = None
+    ) -> Decision:
         """Observe ``alert`` and decide who gets it (see the module docstring)."""
         labels = labels_of(alert)
-        repeat = self.observe(alert)
+        repeat = self.observe(alert, source)
         receivers = self.config.route(labels)
         if not receivers:
             return Decision((), "unrouted")

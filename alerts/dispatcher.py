@@ -45,7 +45,7 @@ from alerts.commit_tracker import OffsetTracker
 from alerts.dispatch_policy import DispatchState, InvalidAlertError
 from alerts.dispatcher_metrics import DispatcherMetrics
 from alerts.notifiers.alertmanager import AlertmanagerNotifier
-from alerts.notifiers.base import DeliveryError, Notifier, deliver_with_retries
+from alerts.notifiers.base import DeliveryError, DeliveryResult, Notifier, deliver_with_retries
 from alerts.notifiers.factory import build_notifier
 from alerts.receivers import DispatcherConfig, ReceiverConfig
 from shoppulse import topics
@@ -110,6 +110,10 @@ class Dispatcher:
         self.settings = settings
         self.config = config
         self.metrics = DispatcherMetrics.create(registry)
+        self.metrics.prepare(
+            [r.name for r in config.receivers],
+            alertmanager=[r.name for r in config.receivers if r.kind == "alertmanager"],
+        )
         self.state = DispatchState(config)
         self._clock_ms = clock_ms
         self._actions = actions or ActionLog(settings, client_id="shoppulse-dispatcher-actions")
@@ -250,6 +254,7 @@ class Dispatcher:
     async def partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         await self._commit()
         self._tracker.forget(revoked)
+        self.state.forget(revoked)  # their next owner re-sends what fires there
         for tp in revoked:
             self._deliver_from.pop(tp, None)
 
@@ -264,10 +269,10 @@ class Dispatcher:
             if not isinstance(alert, dict):
                 raise InvalidAlertError("a record of shoppulse.alerts must be a JSON object")
             if record.offset < deliver_from:
-                self.state.observe(alert)  # history: learn what is firing, deliver nothing
+                self.state.observe(alert, tp)  # history: learn what is firing, deliver nothing
                 return
             self._tracker.add(tp, record.offset)
-            decision = self.state.decide(alert, self.book, self._clock_ms())
+            decision = self.state.decide(alert, self.book, self._clock_ms(), tp)
         except (orjson.JSONDecodeError, InvalidAlertError) as exc:
             if record.offset >= deliver_from:
                 self.metrics.invalid.inc()
@@ -301,7 +306,7 @@ class Dispatcher:
             item = await queue.get()
             started = time.monotonic()
             payload = dict(item.alert, notificationId=item.notification_id)
-            result = await deliver_with_retries(notifier, payload, receiver.backoff)
+            result = await _deliver(notifier, payload, receiver)
             self.metrics.attempts.labels(receiver.name).inc(result.attempts)
             self.metrics.delivery_seconds.labels(receiver.name).observe(time.monotonic() - started)
             if result.ok:
@@ -390,8 +395,25 @@ class Dispatcher:
                 continue
             try:
                 await notifier.send_many(alerts)
-            except DeliveryError as exc:
+            except Exception as exc:  # DeliveryError, or a bug: the next round tries again
                 self.metrics.alertmanager_resends.labels(receiver.name, "failed").inc()
-                log.warning("alertmanager re-send failed: %s", exc.reason)
+                reason = exc.reason if isinstance(exc, DeliveryError) else repr(exc)
+                log.warning("alertmanager re-send failed: %s", reason)
             else:
                 self.metrics.alertmanager_resends.labels(receiver.name, "sent").inc()
+
+
+async def _deliver(
+    notifier: Notifier, payload: Mapping[str, Any], receiver: ReceiverConfig
+) -> DeliveryResult:
+    """Deliver with the receiver's retries. A notifier that raises anything but
+    :class:`DeliveryError` has a bug: the notification is recorded as undeliverable instead
+    of the receiver's delivery task dying (which would stop every later delivery and the
+    commits behind them)."""
+    try:
+        return await deliver_with_retries(notifier, payload, receiver.backoff)
+    except Exception as exc:
+        log.exception("notifier error", extra={"receiver": receiver.name})
+        return DeliveryResult(
+            ok=False, attempts=1, error=DeliveryError(False, f"notifier error: {exc!r}")
+        )

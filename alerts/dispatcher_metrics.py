@@ -1,10 +1,34 @@
-"""The alert dispatcher's Prometheus metrics, registered on an injected registry."""
+"""The alert dispatcher's Prometheus metrics, registered on an injected registry.
+
+Every labelled series the dispatcher can move is created at zero when it starts
+(:meth:`DispatcherMetrics.prepare`), so that ``increase()`` sees a receiver's first
+failure: a series that first appears at 1 has no increase to Prometheus.
+
+>>> from prometheus_client import generate_latest
+>>> registry = CollectorRegistry()
+>>> m = DispatcherMetrics.create(registry)
+>>> m.prepare(["mail", "am"], alertmanager=["am"])
+>>> text = generate_latest(registry).decode()
+>>> 'shoppulse_notifications_total{outcome="failed",receiver="mail"} 0.0' in text
+True
+>>> 'shoppulse_alertmanager_resends_total{outcome="failed",receiver="am"} 0.0' in text
+True
+>>> 'shoppulse_alertmanager_resends_total{outcome="failed",receiver="mail"}' in text
+False
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from alerts.dispatch_policy import SUPPRESSIONS
+
+OUTCOMES: Final = ("delivered", "failed")
+RESEND_OUTCOMES: Final = ("sent", "failed")
 
 
 @dataclass(frozen=True)
@@ -16,6 +40,20 @@ class DispatcherMetrics:
     queued: Gauge
     delivery_seconds: Histogram
     alertmanager_resends: Counter
+
+    def prepare(self, receivers: Iterable[str], *, alertmanager: Iterable[str] = ()) -> None:
+        """Create every series of these receivers at zero (see the module docstring)."""
+        for name in receivers:
+            for outcome in OUTCOMES:
+                self.notifications.labels(name, outcome)
+            self.attempts.labels(name)
+            self.queued.labels(name)
+            self.delivery_seconds.labels(name)
+        for name in alertmanager:
+            for outcome in RESEND_OUTCOMES:
+                self.alertmanager_resends.labels(name, outcome)
+        for reason in SUPPRESSIONS:
+            self.suppressed.labels(reason)
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> DispatcherMetrics:

@@ -70,6 +70,17 @@ def test_resend_lists_firing_alerts_of_a_receiver_until_resolved() -> None:
     assert state.resend("am", book, T + 600_000)[0]["labels"]["store_id"] == "s2"
 
 
+def test_alerts_of_a_revoked_partition_are_no_longer_re_sent() -> None:
+    state, book = DispatchState(CFG), ActionBook()
+    state.decide(_alert(), book, T, source=("alerts", 0))
+    state.observe(_alert(store="s2"), source=("alerts", 1))
+    state.forget([("alerts", 1)])
+    assert [a["labels"]["store_id"] for a in state.resend("am", book, T)] == ["s1"]
+    state.observe(_alert(store="s2"), source=("alerts", 1))  # read again by its next owner
+    state.forget([("alerts", 0)])
+    assert [a["labels"]["store_id"] for a in state.resend("am", book, T)] == ["s2"]
+
+
 @pytest.mark.parametrize(
     "record",
     [{}, {"labels": [], "fingerprint": "f", "status": "firing"}, {"labels": {}, "status": "x"}],
