@@ -15,7 +15,7 @@ The format (``alerts/receivers.example.yaml`` is a complete example)::
       - name: ops-mail
         email: {host: smtp.example.com, port: 587, starttls: true, username: alerts,
                 password_env: SHOPPULSE_SMTP_PASSWORD, from: shoppulse@example.com,
-                to: [ops@example.com]}
+                to: [ops@example.com]}   # ca_file: /path/ca.pem for a private CA
         retry: {attempts: 8}          # overrides the defaults for this receiver
       - name: am
         alertmanager: {url: "http://127.0.0.1:9093"}
@@ -139,6 +139,7 @@ class _EmailSpec(_Strict):
     host: str
     port: int = Field(default=25, ge=1, le=65535)
     starttls: bool = False
+    ca_file: str | None = None
     username: str | None = None
     password_env: EnvName | None = None
     from_: str = Field(alias="from")
@@ -347,6 +348,7 @@ def _compile_receiver(
             host=e.host,
             port=e.port,
             starttls=e.starttls,
+            ca_file=e.ca_file,
             username=e.username,
             password=secret("password_env", e.password_env),
             sender=e.from_,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Sequence
 from typing import cast
 
@@ -32,6 +33,7 @@ def build_notifier(
         return AlertmanagerNotifier(str(o["url"]), dashboard_url, timeout_s=timeout, client=client)
     password = o.get("password")
     username = o.get("username")
+    ca_file = o.get("ca_file")
     return EmailNotifier(
         host=str(o["host"]),
         port=cast(int, o["port"]),
@@ -42,4 +44,5 @@ def build_notifier(
         username=None if username is None else str(username),
         password=None if password is None else str(password),
         timeout_s=timeout,
+        ssl_context=None if ca_file is None else ssl.create_default_context(cafile=str(ca_file)),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import subprocess
 import threading
 import time
@@ -17,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from cli.broker import free_port
 
@@ -193,5 +194,68 @@ def smtp_server() -> Iterator[tuple[Controller, RecordingHandler]]:
     controller.start()
     try:
         yield controller, handler
+    finally:
+        controller.stop()
+
+
+@dataclass(frozen=True)
+class TlsSmtp:
+    """A real SMTP server that requires STARTTLS and then AUTH (user ``alerts``)."""
+
+    controller: Controller
+    handler: RecordingHandler
+    ca_file: Path
+    password: str = "s3cret-smtp"
+
+
+def self_signed_cert(directory: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for 127.0.0.1 (``openssl``), as (cert, key)."""
+    cert, key = directory / "smtp-cert.pem", directory / "smtp-key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def _as_bytes(x: str | bytes) -> bytes:
+    return x if isinstance(x, bytes) else x.encode()
+
+
+@pytest.fixture
+def tls_smtp_server(tmp_path: Path) -> Iterator[TlsSmtp]:
+    cert, key = self_signed_cert(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    handler = RecordingHandler()
+    password = TlsSmtp.password
+
+    def authenticator(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        given = (_as_bytes(auth_data.login), _as_bytes(auth_data.password))
+        return AuthResult(success=given == (b"alerts", password.encode()), handled=False)
+
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=free_port(),
+        ready_timeout=10,
+        tls_context=context,
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_required=True,
+        auth_require_tls=True,
+    )
+    controller.start()
+    try:
+        yield TlsSmtp(controller, handler, cert)
     finally:
         controller.stop()

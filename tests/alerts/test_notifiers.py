@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +15,7 @@ from aiosmtpd.controller import Controller
 from alerts.notifiers.alertmanager import to_alertmanager
 from alerts.notifiers.base import Backoff, DeliveryError, DeliveryResult, deliver_with_retries
 from alerts.notifiers.email import EmailNotifier
+from alerts.notifiers.factory import build_notifier
 from alerts.notifiers.message import render_text, slack_payload, title
 from alerts.notifiers.slack import SlackNotifier
 from alerts.notifiers.webhook import (
@@ -21,8 +25,9 @@ from alerts.notifiers.webhook import (
     sign,
     verify_signature,
 )
+from alerts.receivers import load_receivers
 from shoppulse.alert_shape import alert
-from tests.alerts.conftest import RecordingHandler, RecordingServer
+from tests.alerts.conftest import RecordingHandler, RecordingServer, TlsSmtp
 
 T0 = 1_700_000_040_000
 DASH = "http://dash.local/"
@@ -241,6 +246,9 @@ async def test_webhook_signed_and_verifiable(http_server: RecordingServer) -> No
     ts = req.headers[TIMESTAMP_HEADER]
     assert ts == "1700000000"
     assert verify_signature("k3y", ts, req.body, req.headers[SIGNATURE_HEADER], now_s=now)
+    # What a receiver in any language computes: HMAC-SHA256 over "<timestamp>." + body.
+    expected = hmac.new(b"k3y", b"1700000000." + req.body, hashlib.sha256).hexdigest()
+    assert req.headers[SIGNATURE_HEADER] == f"sha256={expected}"
     assert not verify_signature("k3y", ts, req.body + b" ", req.headers[SIGNATURE_HEADER], now)
 
 
@@ -312,6 +320,55 @@ async def test_email_starttls_unsupported_is_not_retryable(
     with pytest.raises(DeliveryError) as info:
         await notifier.send(firing())
     assert not info.value.retryable
+
+
+async def test_email_over_starttls_with_login_from_a_receivers_file(
+    tls_smtp_server: TlsSmtp,
+) -> None:
+    """STARTTLS against a private CA (``ca_file``), then AUTH with the password the file
+    names by its environment variable: the path a production receiver takes."""
+    cfg = load_receivers(
+        f"""
+receivers:
+  - name: mail
+    email: {{host: 127.0.0.1, port: {tls_smtp_server.controller.port}, starttls: true,
+             ca_file: "{tls_smtp_server.ca_file}", username: alerts,
+             password_env: SMTP_PASSWORD, from: shoppulse@example.com, to: [ops@example.com]}}
+routes:
+  - receivers: [mail]
+""",
+        env={"SMTP_PASSWORD": tls_smtp_server.password},
+    )
+    await build_notifier(cfg.receivers[0], DASH).send(firing())
+    [(mail_from, rcpts, msg)] = tls_smtp_server.handler.envelopes
+    assert (mail_from, rcpts) == ("shoppulse@example.com", ["ops@example.com"])
+    assert msg["Subject"] == title(firing())
+
+
+@pytest.mark.parametrize(
+    ("starttls", "password", "reason"),
+    [(True, "wrong", "SMTP 535"), (False, TlsSmtp.password, "SMTP server does not support")],
+)
+async def test_email_bad_login_or_no_starttls_is_not_retried(
+    tls_smtp_server: TlsSmtp, starttls: bool, password: str, reason: str
+) -> None:
+    notifier = EmailNotifier(
+        host="127.0.0.1",
+        port=tls_smtp_server.controller.port,
+        sender="a@example.com",
+        recipients=["b@example.com"],
+        dashboard_url=DASH,
+        starttls=starttls,
+        username="alerts",
+        password=password,
+        timeout_s=5,
+        ssl_context=ssl.create_default_context(cafile=str(tls_smtp_server.ca_file)),
+    )
+    with pytest.raises(DeliveryError) as info:
+        await notifier.send(firing())
+    assert not info.value.retryable
+    assert info.value.reason.startswith(reason)
+    assert tls_smtp_server.handler.envelopes == []
 
 
 async def test_email_connection_refused_is_retryable() -> None:
