@@ -77,6 +77,7 @@ class Evaluation:
     the start of the evaluated minute (or a signal's time); ``end_ms`` the time the verdict
     is known (default: the end of the minute). ``active`` is the condition, ``None`` for
     no data. ``value``/``expected`` go into the alert; ``kpi`` defaults to the rule's.
+    ``detail`` are extra annotations for the message (:func:`rule_detail`).
     """
 
     rule: Rule
@@ -87,6 +88,7 @@ class Evaluation:
     expected: float | None = None
     kpi: str | None = None
     end_ms: int | None = None
+    detail: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def now_ms(self) -> int:
@@ -108,6 +110,7 @@ class AlertState:
     expected: float | None
     last_notified_ms: int | None = None
     cleared_at_ms: int | None = None
+    detail: Mapping[str, str] = field(default_factory=dict)
 
 
 class RuleEvaluator:
@@ -138,13 +141,37 @@ class RuleEvaluator:
             rule = base.for_store(store_id)
             if rule is None or rule.kpi is None:
                 continue
-            value = kpis.get(rule.kpi)
+            value = now = kpis.get(rule.kpi)
+            then = None
             if rule.kind == "rate_of_change" and rule.window_ms is not None:
                 then = self._history[(store_id, rule.kpi)].get(minute_ms - rule.window_ms)
-                value = None if value is None or not then else (value - then) / abs(then)
+                value = None if now is None or not then else (now - then) / abs(then)
             active = None if value is None else rule.breaches(value)
-            out.append(Evaluation(rule, store_id, minute_ms, active, value, rule.value))
+            detail = rule_detail(rule, before=then, after=now)
+            out.append(
+                Evaluation(rule, store_id, minute_ms, active, value, rule.value, detail=detail)
+            )
         return out
+
+
+def rule_detail(rule: Rule, *, before: float | None, after: float | None) -> dict[str, str]:
+    """The annotations that let a message say how bad a rule's value is: the condition
+    (``op``, ``threshold``) and, for a rate of change, the values it compares.
+
+    >>> from alerts.rules import load_rules
+    >>> rate = load_rules('''
+    ... rules:
+    ...   - {name: drop, kind: rate_of_change, kpi: sessions, window: 10m, op: "<", value: -0.5}
+    ... ''').rules[0]
+    >>> rule_detail(rate, before=120.0, after=48.0)
+    {'op': '<', 'threshold': '-0.5', 'window_s': '600', 'before': '120', 'after': '48'}
+    """
+    out = {"op": str(rule.op), "threshold": f"{rule.value:.6g}"}
+    if rule.kind == "rate_of_change" and rule.window_ms is not None:
+        out["window_s"] = str(rule.window_ms // 1000)
+        if before is not None and after is not None:
+            out |= {"before": f"{before:.6g}", "after": f"{after:.6g}"}
+    return out
 
 
 @dataclass(slots=True)
@@ -222,12 +249,18 @@ class AlertEngine:
     def observe(self, ev: Evaluation) -> list[dict[str, Any]]:
         """Apply one evaluation; the state changes it causes, as alert dicts."""
         kpi = ev.kpi or ev.rule.kpi or ""
+        identity = {
+            "store_id": ev.store_id,
+            "kpi": kpi,
+            "rule": ev.rule.name,
+            "severity": ev.rule.severity,
+        }
         labels = {
             "alertname": ev.rule.name,
             "store_id": ev.store_id,
             "kpi": kpi,
             "severity": ev.rule.severity,
-            **ev.rule.labels,
+            **{name: render(template, identity) for name, template in ev.rule.labels.items()},
         }
         fp = fingerprint(labels)
         if ev.at_ms <= self.last_at_ms.get(fp, -1):
@@ -243,7 +276,7 @@ class AlertEngine:
                 ev.rule, ev.store_id, kpi, labels, fp, "pending", ev.at_ms, ev.value, ev.expected
             )
             self.states[fp] = st
-        st.rule, st.value, st.expected = ev.rule, ev.value, ev.expected
+        st.rule, st.value, st.expected, st.detail = ev.rule, ev.value, ev.expected, ev.detail
         if ev.active and st.phase == "held":
             st.phase, st.cleared_at_ms = "firing", None  # flapped back: stays firing
         elif not ev.active:
@@ -273,6 +306,7 @@ class AlertEngine:
                     "expected": st.expected,
                     "last_notified_ms": st.last_notified_ms,
                     "cleared_at_ms": st.cleared_at_ms,
+                    "detail": dict(st.detail),
                 }
                 for st in self.states.values()
             ],
@@ -305,6 +339,7 @@ class AlertEngine:
                 _num(item.get("expected")),
                 item.get("last_notified_ms"),
                 item.get("cleared_at_ms"),
+                {str(k): str(v) for k, v in item.get("detail", {}).items()},
             )
             engine.states[st.fingerprint] = st
         engine.last_at_ms = {str(k): int(v) for k, v in data.get("last_at_ms", {}).items()}
@@ -365,6 +400,7 @@ class AlertEngine:
             description=description,
             source=f"rule:{rule.kind}",
         )
+        a["annotations"] |= st.detail
         a["labels"] = dict(st.labels)
         a["fingerprint"] = st.fingerprint
         return a

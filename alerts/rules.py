@@ -33,6 +33,8 @@ The format (``alerts/default_rules.yaml`` is a complete example)::
 Durations are a whole number with ``s``, ``m`` or ``h`` (``90s``, ``3m``, ``1h``).
 Annotation templates may use the placeholders ``{store_id}``, ``{value}``, ``{threshold}``,
 ``{kpi}``, ``{expected}``, ``{rule}`` and ``{severity}``, nothing else (no format specs).
+Label values are templates too, with the alert's identity only: ``{store_id}``, ``{kpi}``,
+``{rule}`` and ``{severity}`` (e.g. ``labels: {page: "oncall-{store_id}"}``).
 
 Errors name the field path and the YAML line, e.g.
 ``line 7: rules[0].kpi: unknown KPI 'nope'``.
@@ -80,6 +82,9 @@ Op = Literal[">", ">=", "<", "<="]
 PLACEHOLDERS: Final = frozenset(
     ("store_id", "value", "threshold", "kpi", "expected", "rule", "severity")
 )
+#: Placeholders a label template may use: the alert's identity only, never its value,
+#: so that a label, and so the fingerprint, stays the same while the alert lasts.
+LABEL_PLACEHOLDERS: Final = frozenset(("store_id", "kpi", "rule", "severity"))
 #: Labels every alert carries; a rule's ``labels`` may not set them.
 RESERVED_LABELS: Final = frozenset(("alertname", "store_id", "kpi", "severity"))
 DEFAULT_RULES_PATH: Final = Path(__file__).with_name("default_rules.yaml")
@@ -128,7 +133,7 @@ def _check_kpi(value: str) -> str:
     return value
 
 
-def _check_template(value: str) -> str:
+def _check_placeholders(value: str, allowed: frozenset[str], where: str) -> str:
     try:
         parts = list(string.Formatter().parse(value))
     except ValueError as exc:
@@ -136,12 +141,20 @@ def _check_template(value: str) -> str:
     for _, name, spec, conversion in parts:
         if name is None:
             continue
-        if name not in PLACEHOLDERS:
-            known = ", ".join(f"{{{p}}}" for p in sorted(PLACEHOLDERS))
-            raise ValueError(f"unknown placeholder {{{name}}}; known: {known}")
+        if name not in allowed:
+            known = ", ".join(f"{{{p}}}" for p in sorted(allowed))
+            raise ValueError(f"unknown placeholder {{{name}}} {where}; known: {known}")
         if spec or conversion:
             raise ValueError(f"placeholder {{{name}}} takes no format spec or conversion")
     return value
+
+
+def _check_template(value: str) -> str:
+    return _check_placeholders(value, PLACEHOLDERS, "in an annotation")
+
+
+def _check_label_template(value: str) -> str:
+    return _check_placeholders(value, LABEL_PLACEHOLDERS, "in a label")
 
 
 def _check_name(value: str) -> str:
@@ -153,6 +166,7 @@ def _check_name(value: str) -> str:
 Duration = Annotated[str, AfterValidator(_check_duration)]
 KpiName = Annotated[str, AfterValidator(_check_kpi)]
 Template = Annotated[str, AfterValidator(_check_template)]
+LabelTemplate = Annotated[str, AfterValidator(_check_label_template)]
 Name = Annotated[str, AfterValidator(_check_name)]
 
 
@@ -182,7 +196,7 @@ class _RuleSpec(_Strict):
     window: Duration | None = None
     for_: Duration = Field(default="0m", alias="for")
     severity: Severity = "warning"
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, LabelTemplate] = Field(default_factory=dict)
     annotations: _AnnotationsSpec = _AnnotationsSpec()
     stores: dict[str, _OverrideSpec] = Field(default_factory=dict)
 

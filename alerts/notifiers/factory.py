@@ -28,7 +28,13 @@ def build_notifier(
     if receiver.kind == "slack":
         return SlackNotifier(str(o["url"]), dashboard_url, timeout_s=timeout, client=client)
     if receiver.kind == "webhook":
-        return WebhookNotifier(str(o["url"]), str(o["secret"]), timeout_s=timeout, client=client)
+        return WebhookNotifier(
+            str(o["url"]),
+            str(o["secret"]),
+            dashboard_url=dashboard_url,
+            timeout_s=timeout,
+            client=client,
+        )
     if receiver.kind == "alertmanager":
         return AlertmanagerNotifier(str(o["url"]), dashboard_url, timeout_s=timeout, client=client)
     password = o.get("password")

@@ -90,20 +90,39 @@ def _fmt(value: float) -> str:
 
 
 def how_bad(alert: Mapping[str, Any]) -> str:
-    """``value`` against ``expected`` (with relative change) or against a threshold."""
+    """The value against the rule's condition (a threshold rule's ``op``/``threshold``
+    annotations; a rate of change also shows the values compared), or against the
+    ``expected`` value (a detector's baseline), with the relative change.
+
+    >>> how_bad({"value": 45, "annotations": {"op": ">", "threshold": "30"}})
+    '45 (alert when > 30)'
+    >>> how_bad({"value": -0.6, "annotations": {"op": "<", "threshold": "-0.5",
+    ...     "window_s": "600", "before": "120", "after": "48"}})
+    '-60.0% in 10m 0s, from 120 to 48 (alert when < -50.0%)'
+    >>> how_bad({"value": 0.021, "expected": 0.034})
+    '0.021 against 0.034 expected (-38.2%)'
+    """
     value = _num(alert.get("value"))
     if value is None:
         return "value unknown"
+    annotations = alert.get("annotations") or {}
+    op, threshold = annotations.get("op"), _num(annotations.get("threshold"))
+    if op in (">", ">=", "<", "<=") and threshold is not None:
+        window_s = _num(annotations.get("window_s"))
+        if window_s is None:
+            return f"{_fmt(value)} (alert when {op} {_fmt(threshold)})"
+        text = f"{value * 100:+.1f}% in {format_duration(window_s)}"
+        before, after = _num(annotations.get("before")), _num(annotations.get("after"))
+        if before is not None and after is not None:
+            text += f", from {_fmt(before)} to {_fmt(after)}"
+        return f"{text} (alert when {op} {threshold * 100:+.1f}%)"
     expected = _num(alert.get("expected"))
     if expected is not None:
         text = f"{_fmt(value)} against {_fmt(expected)} expected"
         if expected != 0:
             text += f" ({(value - expected) / abs(expected) * 100:+.1f}%)"
         return text
-    annotations = alert.get("annotations") or {}
-    labels = alert.get("labels") or {}
-    threshold = _num(annotations.get("threshold", labels.get("threshold")))
-    if threshold is not None:
+    if threshold is not None:  # a record from a producer that gives no operator
         return f"{_fmt(value)} (threshold {_fmt(threshold)})"
     return _fmt(value)
 

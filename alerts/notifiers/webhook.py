@@ -1,6 +1,7 @@
 """Generic JSON webhook with an HMAC-SHA256 signature.
 
-The body is ``{"alert": <alert>}``. Headers: ``X-ShopPulse-Timestamp`` (epoch seconds) and
+The body is ``{"alert": <alert>, "title": ..., "text": ..., "dashboard": ...}`` (see
+:class:`WebhookNotifier`). Headers: ``X-ShopPulse-Timestamp`` (epoch seconds) and
 ``X-ShopPulse-Signature: sha256=<hex>``, the HMAC-SHA256 with the shared secret over
 ``f"{timestamp}."`` followed by the raw body bytes.
 
@@ -25,6 +26,7 @@ from typing import Any
 import httpx
 
 from alerts.notifiers.base import post
+from alerts.notifiers.message import dashboard_link, render_text, title
 
 TIMESTAMP_HEADER = "X-ShopPulse-Timestamp"
 SIGNATURE_HEADER = "X-ShopPulse-Signature"
@@ -66,18 +68,23 @@ def verify_signature(
 
 
 class WebhookNotifier:
-    """POSTs ``{"alert": ...}`` signed with ``secret`` to ``url``."""
+    """POSTs ``{"alert": ..., "title": ..., "text": ..., "dashboard": ...}`` signed with
+    ``secret`` to ``url``: the alert record as it is (with its ``notificationId``, stable
+    across re-deliveries, for receivers that drop duplicates), the message a person reads,
+    and the link to the store's dashboard."""
 
     def __init__(
         self,
         url: str,
         secret: str | bytes,
         *,
+        dashboard_url: str = "",
         timeout_s: float = 10.0,
         clock: Callable[[], float] = time.time,
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self.url = url
+        self.dashboard_url = dashboard_url
         self._secret = secret
         self.timeout_s = timeout_s
         self._clock = clock
@@ -85,7 +92,14 @@ class WebhookNotifier:
 
     def request(self, alert: Mapping[str, Any]) -> tuple[bytes, dict[str, str]]:
         """The exact body and headers :meth:`send` would POST (pure but for the clock)."""
-        body = json.dumps({"alert": dict(alert)}, separators=(",", ":")).encode()
+        store_id = str((alert.get("labels") or {}).get("store_id", "unknown"))
+        document = {
+            "alert": dict(alert),
+            "title": title(alert),
+            "text": render_text(alert, self.dashboard_url),
+            "dashboard": dashboard_link(self.dashboard_url, store_id),
+        }
+        body = json.dumps(document, separators=(",", ":")).encode()
         timestamp = int(self._clock())
         headers = {
             "Content-Type": "application/json",

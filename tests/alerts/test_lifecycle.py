@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from alerts.lifecycle import AlertEngine, Evaluation
+from alerts.notifiers.message import how_bad
 from alerts.rules import RuleSet, load_rules
 from shoppulse.alert_shape import alert
 from shoppulse.timeutil import format_ts_ms
@@ -104,7 +105,31 @@ def test_shape_matches_alert_shape() -> None:
         description="",
     )
     assert set(fired) == set(reference)
-    assert set(fired["annotations"]) == set(reference["annotations"])
+    # A rule's alert adds its condition, for the message's "how bad".
+    assert set(fired["annotations"]) == set(reference["annotations"]) | {"op", "threshold"}
+    assert (fired["annotations"]["op"], fired["annotations"]["threshold"]) == ("<", "4")
+
+
+def test_rate_of_change_alerts_carry_the_values_compared_and_keep_them_over_a_restart() -> None:
+    rules = load_rules(
+        """
+rules:
+  - {name: drop, kind: rate_of_change, kpi: sessions, window: 2m, op: "<", value: -0.5}
+"""
+    )
+    engine = AlertEngine(rules)
+    engine.on_minute("s1", T0, {"sessions": 100.0})
+    engine.on_minute("s1", T0 + M, {"sessions": 90.0})
+    (fired,) = engine.on_minute("s1", T0 + 2 * M, {"sessions": 40.0})
+    assert fired["value"] == -0.6
+    assert (
+        fired["annotations"].items() >= {"before": "100", "after": "40", "window_s": "120"}.items()
+    )
+    restored = AlertEngine.from_state(rules, engine.to_state())
+    (res,) = restored.on_minute("s1", T0 + 3 * M, {"sessions": 95.0})  # +5.6 % on 90
+    assert res["status"] == "resolved"
+    assert res["annotations"]["before"] == "90"
+    assert "from 90 to 95" in how_bad(res)
 
 
 def test_pending_dropped_when_condition_clears_before_for() -> None:
@@ -297,3 +322,24 @@ rules:
     fall_b = b.on_minute("s1", t + 120_000, {"roas": 3.0, "sessions": 20.0})
     assert fall_a == fall_b
     assert [x["labels"]["alertname"] for x in fall_b] == ["sessions_fall"]
+
+
+def test_label_templates_are_filled_with_the_alert_identity_before_the_fingerprint() -> None:
+    rules = load_rules(
+        """
+rules:
+  - name: roas_low
+    kind: threshold
+    kpi: roas
+    op: "<"
+    value: 4
+    labels: {page: "oncall-{store_id}", about: "{rule}/{kpi}/{severity}"}
+"""
+    )
+    engine = AlertEngine(rules)
+    (s1,) = engine.on_minute("s1", T0, {"roas": 1.0})
+    (s2,) = engine.on_minute("s2", T0, {"roas": 1.0})
+    assert s1["labels"]["page"] == "oncall-s1"
+    assert s1["labels"]["about"] == "roas_low/roas/warning"
+    assert s2["labels"]["page"] == "oncall-s2"
+    assert s1["fingerprint"] != s2["fingerprint"]

@@ -239,10 +239,17 @@ async def test_connection_refused_is_retryable() -> None:
 
 async def test_webhook_signed_and_verifiable(http_server: RecordingServer) -> None:
     now = 1_700_000_000.7
-    notifier = WebhookNotifier(http_server.url + "/in", "k3y", timeout_s=5, clock=lambda: now)
+    notifier = WebhookNotifier(
+        http_server.url + "/in", "k3y", dashboard_url=DASH, timeout_s=5, clock=lambda: now
+    )
     await notifier.send(resolved())
     [req] = http_server.snapshot()
-    assert req.json() == {"alert": resolved()}
+    assert req.json() == {
+        "alert": resolved(),
+        "title": "[RESOLVED] Payment conversion dropped (s1)",
+        "text": render_text(resolved(), DASH),
+        "dashboard": "http://dash.local/?store=s1",
+    }
     ts = req.headers[TIMESTAMP_HEADER]
     assert ts == "1700000000"
     assert verify_signature("k3y", ts, req.body, req.headers[SIGNATURE_HEADER], now_s=now)

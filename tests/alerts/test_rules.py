@@ -153,6 +153,13 @@ def test_rate_of_change_rule() -> None:
             id="format-spec",
         ),
         pytest.param(
+            _one_rule(
+                "    kind: anomaly\n    signal: stock_out\n    labels: {page: 'p-{value}'}\n"
+            ),
+            "line 5: rules[0].labels.page: unknown placeholder {value} in a label",
+            id="label-template-with-a-value",
+        ),
+        pytest.param(
             _one_rule("    kind: anomaly\n    signal: conversion_drop\n    value: 3\n"),
             "line 5: rules[0].value: not allowed for kind anomaly",
             id="field-of-another-kind",
