@@ -117,6 +117,7 @@ class Dispatcher:
         self.state = DispatchState(config)
         self._clock_ms = clock_ms
         self._actions = actions or ActionLog(settings, client_id="shoppulse-dispatcher-actions")
+        self.metrics.silences_active.set_function(self._silences_active)
         self._tracker: OffsetTracker[TopicPartition] = OffsetTracker()
         self._deliver_from: dict[TopicPartition, int] = {}
         self._queues: dict[str, asyncio.Queue[_Record]] = {
@@ -134,6 +135,10 @@ class Dispatcher:
     @property
     def book(self) -> ActionBook:
         return self._actions.book
+
+    def _silences_active(self) -> float:
+        now = self._clock_ms()
+        return float(sum(1 for s in self.book.silences() if s.state(now) == "active"))
 
     # --- lifecycle ----------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ class DispatcherMetrics:
     queued: Gauge
     delivery_seconds: Histogram
     alertmanager_resends: Counter
+    silences_active: Gauge
 
     def prepare(self, receivers: Iterable[str], *, alertmanager: Iterable[str] = ()) -> None:
         """Create every series of these receivers at zero (see the module docstring)."""
@@ -99,6 +100,12 @@ class DispatcherMetrics:
                 "shoppulse_alertmanager_resends_total",
                 "Periodic re-sends of firing alerts to Alertmanager, by receiver and outcome.",
                 ["receiver", "outcome"],
+                registry=registry,
+            ),
+            silences_active=Gauge(
+                "shoppulse_silences_active",
+                "Silences in force now, as the dispatcher knows them from"
+                " shoppulse.alert-actions.",
                 registry=registry,
             ),
         )

@@ -113,6 +113,8 @@ def wait_for(what: str, check: Callable[[], Any], timeout_s: float) -> Any:
 
 
 AM_CONFIG = """\
+global:
+  resolve_timeout: {resolve_timeout}
 route:
   receiver: hook
   group_by: ["alertname", "store_id"]
@@ -130,9 +132,23 @@ receivers:
 @pytest.fixture
 def alertmanager(http_server: RecordingServer, tmp_path: Path) -> Iterator[str]:
     """A real Alertmanager forwarding everything to ``http_server`` at ``/am``; its base URL."""
+    yield from _alertmanager(http_server, tmp_path, resolve_timeout="5m")
+
+
+@pytest.fixture
+def impatient_alertmanager(http_server: RecordingServer, tmp_path: Path) -> Iterator[str]:
+    """Like ``alertmanager``, but it resolves an alert not re-sent within 3 s by itself."""
+    yield from _alertmanager(http_server, tmp_path, resolve_timeout="3s")
+
+
+def _alertmanager(
+    http_server: RecordingServer, tmp_path: Path, resolve_timeout: str
+) -> Iterator[str]:
     assert ALERTMANAGER.exists(), f"{ALERTMANAGER} is required (apt prometheus-alertmanager)"
     config = tmp_path / "alertmanager.yml"
-    config.write_text(AM_CONFIG.format(url=http_server.url + "/am"))
+    config.write_text(
+        AM_CONFIG.format(url=http_server.url + "/am", resolve_timeout=resolve_timeout)
+    )
     port = free_port()
     log_path = tmp_path / "alertmanager.log"
     base = f"http://127.0.0.1:{port}"

@@ -29,6 +29,7 @@ from shoppulse.alert_shape import alert
 from shoppulse.settings import Settings
 from shoppulse.simulation import Incident, Simulator
 from tests.alerts.conftest import RecordingHandler, RecordingServer, wait_for
+from tests.api.test_feed_integration import _wait_ready, running_api
 from tests.conftest import WorkerFactory
 from tests.kafka_helpers import poll_until, producer
 
@@ -198,7 +199,10 @@ routes:
 
 
 def test_a_dispatcher_killed_mid_delivery_loses_nothing(
-    settings: Settings, start_dispatcher: DispatcherFactory, http_server: RecordingServer
+    settings: Settings,
+    start_dispatcher: DispatcherFactory,
+    http_server: RecordingServer,
+    record_property: Callable[[str, object], None],
 ) -> None:
     receivers = f"""
 retry: {{initial: 0.2, attempts: 5}}
@@ -226,7 +230,10 @@ routes:
     counts = delivered()
     duplicates = sum(counts.values()) - len(counts)
     print(f"12 alerts, {sum(counts.values())} deliveries, {duplicates} duplicates after kill -9")
+    record_property("duplicates_after_kill", duplicates)
     assert set(counts) == set(stores)
+    # Only deliveries not yet committed at the kill can repeat: at most the ones in flight.
+    assert duplicates <= settings.dispatcher_max_in_flight
     # Per receiver, order is kept: nobody got a store twice before every earlier store once.
     ids = [r.json()["alert"]["notificationId"] for r in _by_path(http_server, "/hook")]
     assert len(set(ids)) == len(stores)
@@ -359,3 +366,121 @@ routes:
     assert {(a["labels"]["alertname"], a["labels"]["store_id"]) for a in hook} == {
         ("stock_out", "store-001")
     }
+
+
+def _metric(port: int, line_start: str) -> float | None:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    for line in text.splitlines():
+        if line.startswith(line_start + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def test_a_silence_made_through_the_api_mutes_a_store_while_the_dispatcher_runs(
+    settings: Settings, start_dispatcher: DispatcherFactory, http_server: RecordingServer
+) -> None:
+    """An operator silences a store through ``POST /api/v1/silences`` while the dispatcher is
+    running: the store's next alert is not sent, the others are, and deleting the silence
+    lets the store's alerts through again."""
+    metrics_port = free_port()
+    start_dispatcher(
+        f"""
+retry: {{initial: 0.2, attempts: 3}}
+receivers:
+  - {{name: hook, webhook: {{url: "{http_server.url}/hook", secret_env: {HOOK_ENV}}}}}
+routes:
+  - receivers: [hook]
+""",
+        metrics_port=metrics_port,
+    )
+    with running_api(settings) as base:
+        _wait_ready(base)
+        created = httpx.post(
+            f"http://{base}/api/v1/silences",
+            json={
+                "matchers": [{"name": "store_id", "value": "store-mute"}],
+                "duration": "1h",
+                "createdBy": "ana",
+                "comment": "till the shop is back",
+            },
+            timeout=15,
+        )
+        assert created.status_code == 201, created.text
+        wait_for(
+            "the dispatcher knows the silence",
+            lambda: _metric(metrics_port, "shoppulse_silences_active") == 1.0,
+            DELIVERY_S,
+        )
+        starts = _now_ms() - 60_000
+        _send(
+            settings, _alert("store-mute", starts_ms=starts), _alert("store-ok", starts_ms=starts)
+        )
+
+        def hooked() -> list[str]:
+            return _statuses(http_server, "/hook", lambda p: p["alert"]["labels"]["store_id"])
+
+        wait_for("the other store's alert", lambda: "store-ok" in hooked(), DELIVERY_S)
+        wait_for(
+            "the silenced one counted",
+            lambda: (
+                _metric(metrics_port, 'shoppulse_notifications_suppressed_total{reason="silenced"}')
+                == 1.0
+            ),
+            DELIVERY_S,
+        )
+        assert "store-mute" not in hooked()
+
+        deleted = httpx.delete(f"http://{base}/api/v1/silences/{created.json()['id']}", timeout=15)
+        assert deleted.status_code == 200, deleted.text
+        wait_for(
+            "the dispatcher sees it expired",
+            lambda: _metric(metrics_port, "shoppulse_silences_active") == 0.0,
+            DELIVERY_S,
+        )
+        _send(settings, _alert("store-mute", starts_ms=starts + 60_000))
+        wait_for("the store's alerts flow again", lambda: "store-mute" in hooked(), DELIVERY_S)
+
+
+def test_re_sends_keep_a_firing_alert_active_in_alertmanager_past_its_resolve_timeout(
+    settings: Settings,
+    start_dispatcher: DispatcherFactory,
+    http_server: RecordingServer,
+    impatient_alertmanager: str,
+) -> None:
+    """Alertmanager resolves an alert without ``endsAt`` that is not re-sent within its
+    ``resolve_timeout`` (3 s here); the dispatcher re-sends firing alerts every second, so
+    the alert stays active until the resolved record ends it."""
+    start_dispatcher(
+        f"""
+retry: {{initial: 0.2, attempts: 3}}
+alertmanager_resend: 1
+receivers:
+  - {{name: am, alertmanager: {{url: "{impatient_alertmanager}"}}}}
+routes:
+  - receivers: [am]
+"""
+    )
+    starts = _now_ms() - 60_000
+    _send(settings, _alert("store-am", starts_ms=starts))
+
+    def states() -> list[str]:
+        alerts = httpx.get(
+            f"{impatient_alertmanager}/api/v2/alerts",
+            params={"filter": 'store_id="store-am"'},
+            timeout=5,
+        ).json()
+        return [str(a["status"]["state"]) for a in alerts]
+
+    wait_for("the alert active in Alertmanager", lambda: states() == ["active"], DELIVERY_S)
+    time.sleep(10.0)  # over three resolve timeouts without a new state change
+    assert states() == ["active"]
+    am = _statuses(http_server, "/am", lambda p: p["status"])
+    assert "firing" in am
+    assert "resolved" not in am
+
+    _send(settings, _alert("store-am", "resolved", starts_ms=starts))
+    wait_for(
+        "the resolution forwarded",
+        lambda: "resolved" in _statuses(http_server, "/am", lambda p: p["status"]),
+        DELIVERY_S,
+    )
