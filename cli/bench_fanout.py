@@ -2,30 +2,46 @@
 
 A real ``shoppulse api`` process follows ``shoppulse.kpis``; this process produces
 provisional KPI snapshots for ``stores`` stores, ``updates_per_s`` per store, each stamped with
-its wall-clock ``emitted_at_ms``, while N websocket clients follow ``all``. The push lag of a
-message is its arrival time at a client minus ``emitted_at_ms`` (one host, one clock): it
-covers Kafka, the API's feed, the fan-out and the client's own event loop.
+its wall-clock ``emitted_at_ms``, while N websocket clients follow either one store each
+(``store_mode="one"``: client *i* follows store *i* mod ``stores``) or ``all``. The push lag
+of a message is its arrival time at a client minus ``emitted_at_ms`` (one host, one clock):
+it covers Kafka, the API's feed, the fan-out and the client's own event loop.
 
-The baseline, measured in the same run against the same API process, is one client alone;
-the report gives both and their ratio. Clients are coalesced, never blocking, so a client
-that falls behind gets fewer, fresher messages (see ``docs/websocket.md``): the report also
-gives the share of updates each client received.
+Three rounds run against the same API process, each with fresh connections:
+
+1. ``baseline_one_client``: one client alone (the same-run baseline);
+2. ``fanout``: the N clients;
+3. ``fanout_with_stalled``: the N clients again, plus ``stalled`` clients that follow ``all``,
+   shrink their receive buffer and never read until the round ends. The p99 lag of the N
+   healthy clients here against round 2 shows whether a stalled client delays the others.
+
+Clients are coalesced, never blocking, so a client that falls behind gets fewer, fresher
+messages (see ``docs/websocket.md``): each round gives the share of the updates due that the
+healthy clients received. A client the server closes (1013 for a client too slow to read,
+or any other close) is counted as dropped, one whose handshake fails (a refused key: HTTP
+403) as refused; neither stops the run. The API process runs without API keys (see
+:func:`cli.processes.local_api_settings`).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import resource
+import socket
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
 
 import orjson
 from rich.progress import Progress
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from cli.processes import Child, local_api_settings, shoppulse_command
 from shoppulse import topics
@@ -33,29 +49,120 @@ from shoppulse.kafka_config import kafka_python_config
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
 
+StoreMode = Literal["one", "all"]
+STORE_MODES: Final[tuple[StoreMode, ...]] = ("one", "all")
+STALLED_RCVBUF_BYTES: Final = 4096
+"""A stalled client's socket receive buffer: small, so the server's sends back up soon."""
+_DRAIN_QUIET_S: Final = 0.5
+_DRAIN_DEADLINE_S: Final = 10.0
+
+
+def store_id(index: int) -> str:
+    """The id of the bench's store ``index``.
+
+    >>> store_id(7)
+    'store-007'
+    """
+    return f"store-{index:03d}"
+
+
+def followed_store(client: int, stores: int, mode: StoreMode) -> str:
+    """The store (or ``all``) that healthy client ``client`` follows.
+
+    >>> [followed_store(i, 2, "one") for i in range(3)], followed_store(5, 2, "all")
+    (['store-000', 'store-001', 'store-000'], 'all')
+    """
+    return "all" if mode == "all" else store_id(client % stores)
+
+
+def default_stalled(clients: int) -> int:
+    """Stalled clients when none are asked for: 1 % of the healthy ones, at least one.
+
+    >>> default_stalled(20), default_stalled(1000)
+    (1, 10)
+    """
+    return max(1, clients // 100)
+
+
+class Outcome(Enum):
+    """How a client's connection ended."""
+
+    REFUSED = "refused"  # the handshake failed (HTTP 403, timeout, connection refused)
+    DROPPED = "dropped"  # the server closed it (or it broke) before the round ended
+    STAYED = "stayed"  # open until the round ended
+
+
+@dataclass
+class _Tally:
+    """What the healthy clients of one round received."""
+
+    lags_ms: list[float] = field(default_factory=list)
+    messages: int = 0
+    refusals: Counter[str] = field(default_factory=Counter)
+    closes: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """One group of clients of a round: how many, and how their connections ended."""
+
+    clients: int
+    connected: int
+    dropped: int
+
+    def to_json(self) -> dict[str, int]:
+        return {"clients": self.clients, "connected": self.connected, "dropped": self.dropped}
+
+
+def group_result(outcomes: Sequence[Outcome]) -> GroupResult:
+    """Count ``outcomes``.
+
+    >>> group_result([Outcome.STAYED, Outcome.DROPPED, Outcome.REFUSED])
+    GroupResult(clients=3, connected=2, dropped=1)
+    """
+    return GroupResult(
+        clients=len(outcomes),
+        connected=sum(o is not Outcome.REFUSED for o in outcomes),
+        dropped=sum(o is Outcome.DROPPED for o in outcomes),
+    )
+
 
 @dataclass(frozen=True)
 class FanoutResult:
-    clients: int
-    connected: int
+    """One round: the healthy clients' push lag and delivery, and the stalled clients."""
+
+    healthy: GroupResult
+    stalled: GroupResult
     updates_sent: int
     messages: int
+    messages_due: int
     p50_ms: float
     p99_ms: float
     max_ms: float
-    delivered_share: float
+    refusals: dict[str, int]
+    closes: dict[str, int]
+
+    @property
+    def delivered_share(self) -> float:
+        return self.messages / self.messages_due if self.messages_due else 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "clients": self.clients,
-            "connected": self.connected,
+            **self.healthy.to_json(),
+            "stalled": self.stalled.to_json(),
             "updates_sent": self.updates_sent,
             "messages": self.messages,
-            "p50_lag_ms": round(self.p50_ms, 1),
-            "p99_lag_ms": round(self.p99_ms, 1),
-            "max_lag_ms": round(self.max_ms, 1),
+            "p50_lag_ms": _ms(self.p50_ms),
+            "p99_lag_ms": _ms(self.p99_ms),
+            "max_lag_ms": _ms(self.max_ms),
             "delivered_share": round(self.delivered_share, 4),
+            "refused_because": self.refusals,
+            "closed_because": self.closes,
         }
+
+
+def _ms(value: float) -> float | None:
+    return None if value != value else round(value, 1)  # NaN: no message arrived
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -71,6 +178,17 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
+def ratio(value: float, baseline: float) -> float | None:
+    """``value / baseline`` to two decimals, or ``None`` when there is no baseline.
+
+    >>> ratio(300.0, 100.0), ratio(1.0, 0.0), ratio(1.0, float("nan"))
+    (3.0, None, None)
+    """
+    if not baseline or baseline != baseline or value != value:
+        return None
+    return round(value / baseline, 2)
+
+
 def raise_fd_limit(needed: int) -> None:
     """Allow ``needed`` open files (sockets) in this process and the children it starts."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -78,9 +196,30 @@ def raise_fd_limit(needed: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(needed, hard), hard))
 
 
-async def _client(url: str, lags: list[float], counts: list[int], stop: asyncio.Event) -> bool:
+def _close_reason(exc: ConnectionClosed) -> str:
+    rcvd = exc.rcvd
+    return str(rcvd.code) if rcvd is not None else "no close frame"
+
+
+async def _open(url: str, refusals: Counter[str], **options: Any) -> ClientConnection | None:
+    """A connection to ``url``, or ``None`` (counted in ``refusals``) if the handshake fails."""
     try:
-        async with connect(url, max_size=2**24, open_timeout=30) as ws:
+        return await connect(url, max_size=2**24, open_timeout=30, proxy=None, **options)
+    except InvalidHandshake as exc:  # InvalidStatus: the server answered 4xx/5xx
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        refusals[f"HTTP {status}" if status else type(exc).__name__] += 1
+    except OSError as exc:  # refused, reset, or the open timeout (TimeoutError)
+        refusals[type(exc).__name__] += 1
+    return None
+
+
+async def _client(url: str, tally: _Tally, stop: asyncio.Event) -> Outcome:
+    """A healthy client: read every message and note the push lag of each update."""
+    ws = await _open(url, tally.refusals, close_timeout=2)
+    if ws is None:
+        return Outcome.REFUSED
+    try:
+        async with ws:
             while not stop.is_set():
                 try:
                     raw = await asyncio.wait_for(ws.recv(), timeout=0.5)
@@ -89,11 +228,48 @@ async def _client(url: str, lags: list[float], counts: list[int], stop: asyncio.
                 now_ms = time.time() * 1000
                 msg = orjson.loads(raw)
                 if msg.get("type") == "update":
-                    lags.append(now_ms - msg["snapshot"]["emitted_at_ms"])
-                    counts[0] += 1
-        return True
-    except OSError:
-        return False
+                    tally.lags_ms.append(now_ms - msg["snapshot"]["emitted_at_ms"])
+                    tally.messages += 1
+    except ConnectionClosed as exc:
+        tally.closes[_close_reason(exc)] += 1
+        return Outcome.DROPPED
+    except OSError as exc:
+        tally.closes[type(exc).__name__] += 1
+        return Outcome.DROPPED
+    return Outcome.STAYED
+
+
+async def _stalled_client(
+    url: str, host: str, port: int, refusals: Counter[str], stop: asyncio.Event
+) -> Outcome:
+    """A client that never reads until ``stop``: a small socket receive buffer, one queued
+    frame, no keepalive pings. Then it drains what the server kept for it, to learn whether
+    the server dropped it meanwhile (a close, or a broken connection, before the data ends)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, STALLED_RCVBUF_BYTES)
+    sock.setblocking(False)
+    try:
+        await asyncio.get_running_loop().sock_connect(sock, (host, port))
+    except OSError as exc:
+        sock.close()
+        refusals[type(exc).__name__] += 1
+        return Outcome.REFUSED
+    ws = await _open(url, refusals, sock=sock, max_queue=1, ping_interval=None, close_timeout=1)
+    if ws is None:
+        sock.close()
+        return Outcome.REFUSED
+    try:
+        async with ws:
+            await stop.wait()
+            deadline = time.monotonic() + _DRAIN_DEADLINE_S
+            while time.monotonic() < deadline:
+                try:
+                    await asyncio.wait_for(ws.recv(), timeout=_DRAIN_QUIET_S)
+                except TimeoutError:
+                    break  # drained and still open
+    except (ConnectionClosed, OSError):
+        return Outcome.DROPPED
+    return Outcome.STAYED
 
 
 def _produce(
@@ -102,8 +278,9 @@ def _produce(
     stores: int,
     per_s: float,
     on_progress: Callable[[float], object],
-) -> int:
-    """Produce snapshots at a steady rate from a thread (the clients' event loop may be busy)."""
+) -> Counter[str]:
+    """Produce snapshots at a steady rate from a thread (the clients' event loop may be busy);
+    return how many were sent per store."""
     from kafka import KafkaProducer
 
     producer = KafkaProducer(**kafka_python_config(settings), linger_ms=0, acks=1)
@@ -111,9 +288,10 @@ def _produce(
     minute = int(time.time() // 60 * 60_000)
     interval = 1.0 / (stores * per_s)
     started = time.monotonic()
-    sent = 0
+    sent: Counter[str] = Counter()
+    n = 0
     while (elapsed := time.monotonic() - started) < seconds:
-        store = f"store-{sent % stores:03d}"
+        store = store_id(n % stores)
         snap = KpiSnapshot(
             store_id=store,
             window_start_ms=minute,
@@ -121,28 +299,52 @@ def _produce(
             final=False,
             revision=time.time_ns() // 1000,  # grows across rounds: the view keeps the latest
             currency="EUR",
-            components={"orders_paid": sent, "gmv_minor": 1_000 * sent, "sessions": 10},
+            components={"orders_paid": n, "gmv_minor": 1_000 * n, "sessions": 10},
             emitted_at_ms=int(time.time() * 1000),
         )
         producer.send(topic, key=store.encode(), value=snap.to_json())
-        sent += 1
+        sent[store] += 1
+        n += 1
         on_progress(elapsed)
-        time.sleep(max(0.0, started + sent * interval - time.monotonic()))
+        time.sleep(max(0.0, started + n * interval - time.monotonic()))
     producer.flush()
     producer.close()
     return sent
 
 
+@dataclass(frozen=True)
+class _Target:
+    host: str
+    port: int
+
+    def url(self, store: str) -> str:
+        return f"ws://{self.host}:{self.port}/ws/live?store={store}"
+
+
 async def _run_round(
-    settings: Settings, url: str, clients: int, seconds: float, stores: int, per_s: float
+    settings: Settings,
+    target: _Target,
+    *,
+    clients: int,
+    stalled: int,
+    mode: StoreMode,
+    seconds: float,
+    stores: int,
+    per_s: float,
 ) -> FanoutResult:
-    lags: list[float] = []
-    counts = [0]
+    tally = _Tally()
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(_client(url, lags, counts, stop)) for _ in range(clients)]
-    await asyncio.sleep(min(10.0, 1.0 + clients / 200))  # let the connections open
+    follows = [followed_store(i, stores, mode) for i in range(clients)]
+    healthy = [asyncio.create_task(_client(target.url(s), tally, stop)) for s in follows]
+    stalled_tasks = [
+        asyncio.create_task(
+            _stalled_client(target.url("all"), target.host, target.port, tally.refusals, stop)
+        )
+        for _ in range(stalled)
+    ]
+    await asyncio.sleep(min(10.0, 1.0 + (clients + stalled) / 200))  # let the connections open
     with Progress(transient=True) as progress:
-        task = progress.add_task(f"{clients} clients", total=seconds)
+        task = progress.add_task(f"{clients} clients, {stalled} stalled", total=seconds)
         sent = await asyncio.to_thread(
             _produce,
             settings,
@@ -153,16 +355,25 @@ async def _run_round(
         )
     await asyncio.sleep(2.0)  # the last pushes arrive
     stop.set()
-    connected = sum(await asyncio.gather(*tasks))
+    outcomes = await asyncio.gather(*healthy)
+    stalled_outcomes = await asyncio.gather(*stalled_tasks)
+    total = sum(sent.values())
+    due = sum(
+        total if s == "all" else sent[s]
+        for s, o in zip(follows, outcomes, strict=True)
+        if o is not Outcome.REFUSED
+    )
     return FanoutResult(
-        clients=clients,
-        connected=connected,
-        updates_sent=sent,
-        messages=counts[0],
-        p50_ms=percentile(lags, 0.5),
-        p99_ms=percentile(lags, 0.99),
-        max_ms=max(lags, default=float("nan")),
-        delivered_share=counts[0] / (sent * clients) if sent and clients else 0.0,
+        healthy=group_result(outcomes),
+        stalled=group_result(stalled_outcomes),
+        updates_sent=total,
+        messages=tally.messages,
+        messages_due=due,
+        p50_ms=percentile(tally.lags_ms, 0.5),
+        p99_ms=percentile(tally.lags_ms, 0.99),
+        max_ms=max(tally.lags_ms, default=float("nan")),
+        refusals=dict(tally.refusals),
+        closes=dict(tally.closes),
     )
 
 
@@ -174,28 +385,79 @@ def measure_fanout(
     seconds: float = 20.0,
     stores: int = 20,
     updates_per_s: float = 1.0,
+    store_mode: StoreMode = "all",
+    stalled: int | None = None,
 ) -> dict[str, Any]:
-    """Run the baseline (1 client) and then ``clients`` clients against one API process."""
-    raise_fd_limit(2 * clients + 256)
+    """Run the baseline (1 client), then ``clients`` clients, then ``clients`` clients with
+    ``stalled`` stalled ones (default :func:`default_stalled`; 0: no such round), each
+    against the same API process, and report them with the p99 ratios."""
+    if store_mode not in STORE_MODES:
+        raise ValueError(f"store_mode must be one of {STORE_MODES}, not {store_mode!r}")
+    n_stalled = default_stalled(clients) if stalled is None else stalled
+    raise_fd_limit(2 * (clients + n_stalled) + 256)
     api_settings = local_api_settings(settings)
-    port = api_settings.api_port
+    target = _Target(api_settings.api_host, api_settings.api_port)
     api = Child("api", shoppulse_command("api"), workdir / "api.log", env=api_settings.to_env())
     api.start()
+
+    def run(n: int, k: int) -> FanoutResult:
+        return asyncio.run(
+            _run_round(
+                settings,
+                target,
+                clients=n,
+                stalled=k,
+                mode=store_mode,
+                seconds=seconds,
+                stores=stores,
+                per_s=updates_per_s,
+            )
+        )
+
     try:
         api.wait_for("Application startup complete", 60)
-        url = f"ws://127.0.0.1:{port}/ws/live?store=all"
-        baseline = asyncio.run(_run_round(settings, url, 1, seconds, stores, updates_per_s))
-        loaded = asyncio.run(_run_round(settings, url, clients, seconds, stores, updates_per_s))
+        baseline = run(1, 0)
+        loaded = run(clients, 0)
+        with_stalled = run(clients, n_stalled) if n_stalled else None
     finally:
         with contextlib.suppress(Exception):
             api.stop()
-    return {
-        "fanout": loaded.to_json(),
+    result: dict[str, Any] = {
+        "store_mode": store_mode,
         "baseline_one_client": baseline.to_json(),
-        "p99_ratio_to_baseline": round(loaded.p99_ms / baseline.p99_ms, 2)
-        if baseline.p99_ms
-        else None,
-        "stores": stores,
-        "updates_per_s": stores * updates_per_s,
-        "seconds": seconds,
+        "fanout": loaded.to_json(),
+        "p99_ratio_to_baseline": ratio(loaded.p99_ms, baseline.p99_ms),
     }
+    if with_stalled is not None:
+        result["fanout_with_stalled"] = with_stalled.to_json()
+        result["p99_ratio_stalled_to_fanout"] = ratio(with_stalled.p99_ms, loaded.p99_ms)
+        result["p99_ratio_stalled_to_baseline"] = ratio(with_stalled.p99_ms, baseline.p99_ms)
+    result.update({"stores": stores, "updates_per_s": stores * updates_per_s, "seconds": seconds})
+    return result
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The fan-out options of ``shoppulse bench`` (besides ``--fanout`` and
+    ``--fanout-seconds``)."""
+    parser.add_argument(
+        "--fanout-store",
+        choices=STORE_MODES,
+        default="all",
+        help="fan-out clients follow one store each (round robin over the stores) or all",
+    )
+    parser.add_argument(
+        "--fanout-stalled",
+        type=int,
+        default=None,
+        metavar="K",
+        help="a third fan-out round adds K clients that never read (default: 1 %% of the "
+        "clients, at least 1; 0: no such round)",
+    )
+
+
+def options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of :func:`measure_fanout` from :func:`add_arguments`' options
+    (defaults when the parser lacks them)."""
+    mode: StoreMode = getattr(args, "fanout_store", "all")
+    stalled: int | None = getattr(args, "fanout_stalled", None)
+    return {"store_mode": mode, "stalled": stalled}

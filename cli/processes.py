@@ -32,10 +32,19 @@ def shoppulse_command(*args: str) -> list[str]:
 
 
 def local_api_settings(settings: Settings) -> Settings:
-    """``settings`` for an API process of a benchmark: 127.0.0.1 on a free port."""
+    """``settings`` for an API process of a benchmark: 127.0.0.1 on a free port, open (no API
+    keys, which the child would otherwise inherit from ``SHOPPULSE_API_KEYS`` and refuse the
+    benchmark's clients with).
+
+    >>> s = local_api_settings(Settings(api_keys="wall:viewer:sha256:" + "0" * 64))
+    >>> s.api_host, s.to_env()["SHOPPULSE_API_KEYS"], s.api_port > 0
+    ('127.0.0.1', '', True)
+    """
     from cli.broker import free_port
 
-    return settings.model_copy(update={"api_port": free_port(), "api_host": "127.0.0.1"})
+    return settings.model_copy(
+        update={"api_port": free_port(), "api_host": "127.0.0.1", "api_keys": ""}
+    )
 
 
 def worker_data_dir(settings: Settings, workdir: Path, name: str) -> Path:

@@ -46,8 +46,13 @@ def test_bench_fanout_reports_clients_and_push_lag_against_one_client(
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     result = json.loads(lines[-1])
     loaded, baseline = result["fanout"], result["baseline_one_client"]
-    assert (loaded["clients"], loaded["connected"]) == (20, 20)
-    assert (baseline["clients"], baseline["connected"]) == (1, 1)
+    assert result["store_mode"] == "all"
+    assert (loaded["clients"], loaded["connected"], loaded["dropped"]) == (20, 20, 0)
+    assert (baseline["clients"], baseline["connected"], baseline["dropped"]) == (1, 1, 0)
+    stalled = result["fanout_with_stalled"]  # by default 1 % of the clients, at least one
+    assert (stalled["clients"], stalled["connected"]) == (20, 20)
+    assert stalled["stalled"]["clients"] == stalled["stalled"]["connected"] == 1
+    assert result["p99_ratio_stalled_to_fanout"] > 0
     assert loaded["updates_sent"] > 0
     assert 0 < loaded["messages"] <= 20 * loaded["updates_sent"]
     assert 0 <= loaded["p50_lag_ms"] <= loaded["p99_lag_ms"] <= loaded["max_lag_ms"]
