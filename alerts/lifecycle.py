@@ -62,6 +62,8 @@ from typing import Any, Final, Literal
 
 from alerts.rules import Rule, RuleSet, render
 from shoppulse.alert_shape import Status, alert, fingerprint
+from shoppulse.components import sum_values
+from shoppulse.kpis import KPI_BY_NAME, kpi_inputs
 from shoppulse.timeutil import parse_ts_ms
 
 MINUTE_MS: Final = 60_000
@@ -114,10 +116,27 @@ class AlertState:
 
 
 class RuleEvaluator:
-    """Threshold and rate-of-change rules over final store-minutes' KPI values.
+    """Threshold and rate-of-change rules over final store-minutes.
 
-    Rate of change: ``(now - then) / |then|`` with ``then`` the KPI value ``window`` earlier;
-    no data (``active=None``) when either value is missing or ``then`` is 0.
+    Threshold: the KPI of the minute, or with a ``window`` the KPI over the components
+    summed across the minutes of the last ``window`` (ratio of sums, like every rollup), so
+    a p90 or a rate is judged on enough traffic rather than on one quiet minute. Rate of
+    change: ``(now - then) / |then|`` with ``then`` the KPI value ``window`` earlier; no data
+    (``active=None``) when either value is missing or ``then`` is 0.
+
+    >>> from alerts.rules import load_rules
+    >>> ev = RuleEvaluator(load_rules('''
+    ... rules:
+    ...   - {name: slow, kind: threshold, kpi: resolution_rate, op: "<", value: 0.9,
+    ...      window: 3m}
+    ... '''))
+    >>> t = 1_700_000_040_000
+    >>> [e.value for e in ev.evaluate("s1", t, {}, {"conversations_opened": 4, "resolutions": 4})]
+    [1.0]
+    >>> [e.value for e in ev.evaluate("s1", t + 60_000, {}, {"conversations_opened": 6})]
+    [0.4]
+    >>> [e.value for e in ev.evaluate("s1", t + 180_000, {}, {"conversations_opened": 1})]
+    [0.0]
     """
 
     def __init__(self, rules: RuleSet) -> None:
@@ -127,15 +146,29 @@ class RuleEvaluator:
         self._max_window_ms = max(
             (r.window_ms or 0 for r in rules.of_kind("rate_of_change")), default=0
         )
+        windowed = [r for r in rules.of_kind("threshold") if r.window_ms and r.kpi]
+        self._summed_window_ms = max((r.window_ms or 0 for r in windowed), default=0)
+        self._summed = frozenset().union(*(kpi_inputs(KPI_BY_NAME[str(r.kpi)]) for r in windowed))
+        #: Per store, the additive components of its recent minutes (threshold windows).
+        self._minutes: dict[str, dict[int, dict[str, int]]] = {}
 
     def evaluate(
-        self, store_id: str, minute_ms: int, kpis: Mapping[str, float | None]
+        self,
+        store_id: str,
+        minute_ms: int,
+        kpis: Mapping[str, float | None],
+        components: Mapping[str, int] | None = None,
     ) -> list[Evaluation]:
         for kpi in self._rate_kpis:
             hist = self._history.setdefault((store_id, kpi), {})
             hist[minute_ms] = kpis.get(kpi)
             for old in [m for m in hist if m < minute_ms - self._max_window_ms]:
                 del hist[old]
+        if self._summed_window_ms and components is not None:
+            minutes = self._minutes.setdefault(store_id, {})
+            minutes[minute_ms] = {k: v for k, v in components.items() if k in self._summed}
+            for old in [m for m in minutes if m <= minute_ms - self._summed_window_ms]:
+                del minutes[old]
         out = []
         for base in self.rules.of_kind("threshold", "rate_of_change"):
             rule = base.for_store(store_id)
@@ -146,12 +179,41 @@ class RuleEvaluator:
             if rule.kind == "rate_of_change" and rule.window_ms is not None:
                 then = self._history[(store_id, rule.kpi)].get(minute_ms - rule.window_ms)
                 value = None if now is None or not then else (now - then) / abs(then)
+            elif rule.window_ms is not None:
+                value = self._over_window(store_id, minute_ms, rule.kpi, rule.window_ms)
             active = None if value is None else rule.breaches(value)
             detail = rule_detail(rule, before=then, after=now)
             out.append(
                 Evaluation(rule, store_id, minute_ms, active, value, rule.value, detail=detail)
             )
         return out
+
+    def _over_window(self, store_id: str, minute_ms: int, kpi: str, window_ms: int) -> float | None:
+        minutes = self._minutes.get(store_id, {})
+        if minute_ms not in minutes:
+            return None  # no components for this minute: no data
+        summed = sum_values(v for m, v in minutes.items() if m > minute_ms - window_ms)
+        return KPI_BY_NAME[kpi].formula.evaluate(summed, window_ms)
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "history": [
+                [store, kpi, [[m, v] for m, v in hist.items()]]
+                for (store, kpi), hist in self._history.items()
+            ],
+            "minutes": [
+                [store, [[m, v] for m, v in minutes.items()]]
+                for store, minutes in self._minutes.items()
+            ],
+        }
+
+    def restore(self, data: Mapping[str, Any]) -> None:
+        for store, kpi, points in data.get("history", []):
+            self._history[(str(store), str(kpi))] = {int(m): _num(v) for m, v in points}
+        for store, points in data.get("minutes", []):
+            self._minutes[str(store)] = {
+                int(m): {str(k): int(n) for k, n in v.items()} for m, v in points
+            }
 
 
 def rule_detail(rule: Rule, *, before: float | None, after: float | None) -> dict[str, str]:
@@ -199,12 +261,17 @@ class AlertEngine:
     # -- inputs --------------------------------------------------------------------------
 
     def on_minute(
-        self, store_id: str, minute_ms: int, kpis: Mapping[str, float | None]
+        self,
+        store_id: str,
+        minute_ms: int,
+        kpis: Mapping[str, float | None],
+        components: Mapping[str, int] | None = None,
     ) -> list[dict[str, Any]]:
-        """Evaluate every threshold/rate rule on a final store-minute's KPI values."""
+        """Evaluate every threshold/rate rule on a final store-minute's KPI values (and its
+        components, which threshold rules with a ``window`` sum)."""
         assert self.evaluator is not None
         out: list[dict[str, Any]] = []
-        for ev in self.evaluator.evaluate(store_id, minute_ms, kpis):
+        for ev in self.evaluator.evaluate(store_id, minute_ms, kpis, components):
             out.extend(self.observe(ev))
         return out
 
@@ -311,10 +378,7 @@ class AlertEngine:
                 for st in self.states.values()
             ],
             "last_at_ms": self.last_at_ms,
-            "history": [
-                [store, kpi, [[m, v] for m, v in hist.items()]]
-                for (store, kpi), hist in self.evaluator._history.items()
-            ],
+            **self.evaluator.to_state(),
         }
 
     @classmethod
@@ -343,8 +407,7 @@ class AlertEngine:
             )
             engine.states[st.fingerprint] = st
         engine.last_at_ms = {str(k): int(v) for k, v in data.get("last_at_ms", {}).items()}
-        for store, kpi, points in data.get("history", []):
-            engine.evaluator._history[(str(store), str(kpi))] = {int(m): _num(v) for m, v in points}
+        engine.evaluator.restore(data)
         return engine
 
     # -- state machine -------------------------------------------------------------------

@@ -23,6 +23,12 @@ The format (``alerts/default_rules.yaml`` is a complete example)::
         kind: anomaly
         signal: conversion_drop            # a detector signal's alertname
         severity: warning
+      - name: resolution_low               # a threshold over the last 30 minutes, summed
+        kind: threshold
+        kpi: resolution_rate
+        op: "<"
+        value: 0.9
+        window: 30m                        # optional: judge the KPI of the summed minutes
       - name: sessions_collapse
         kind: rate_of_change
         kpi: sessions
@@ -73,7 +79,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from alerts.yaml_spec import SpecError, at_line, field_path, load_spec
 from shoppulse.alert_shape import Severity
-from shoppulse.kpis import KPI_BY_NAME
+from shoppulse.components import DISTINCT_COMPONENTS
+from shoppulse.inventory import GAUGE_COMPONENTS
+from shoppulse.kpis import KPI_BY_NAME, kpi_inputs
 
 RuleKind = Literal["threshold", "anomaly", "rate_of_change"]
 Op = Literal[">", ">=", "<", "<="]
@@ -92,6 +100,8 @@ DEFAULT_RULES_PATH: Final = Path(__file__).with_name("default_rules.yaml")
 _DURATION_RE: Final = re.compile(r"^([0-9]+)(s|m|h)$")
 _UNIT_MS: Final = {"s": 1_000, "m": 60_000, "h": 3_600_000}
 _NAME_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: Components that a window of minutes cannot sum (distinct counts, levels).
+_NOT_SUMMED: Final = frozenset(DISTINCT_COMPONENTS) | frozenset(GAUGE_COMPONENTS)
 
 
 class RulesError(ValueError):
@@ -207,10 +217,11 @@ class _RulesFileSpec(_Strict):
     rules: list[_RuleSpec]
 
 
-#: Which of the kind-specific fields each kind needs (the others it must not have).
+#: Which of the kind-specific fields each kind needs (``?``: may have); it must not have
+#: the others.
 _KIND_FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
-        "threshold": ("kpi", "op", "value"),
+        "threshold": ("kpi", "op", "value", "window?"),
         "anomaly": ("signal",),
         "rate_of_change": ("kpi", "op", "value", "window"),
     }
@@ -343,13 +354,21 @@ def _semantic_errors(spec: _RulesFileSpec, root: yaml.Node | None) -> list[str]:
             present = getattr(r, f) is not None
             if f in needed and not present:
                 err(("rules", i), f"{f}: required for kind {r.kind}")
-            elif f not in needed and present:
+            elif f not in needed and f"{f}?" not in needed and present:
                 err(("rules", i, f), f"not allowed for kind {r.kind}")
         for label in r.labels:
             if label in RESERVED_LABELS:
                 err(("rules", i, "labels", label), "reserved label, set by the rule itself")
         if r.window is not None and parse_duration_ms(r.window) < 60_000:
             err(("rules", i, "window"), "must be at least 1m")
+        if r.kind == "threshold" and r.window is not None and r.kpi in KPI_BY_NAME:
+            unsummable = kpi_inputs(KPI_BY_NAME[r.kpi]) & _NOT_SUMMED
+            if unsummable:
+                err(
+                    ("rules", i, "window"),
+                    f"{r.kpi} reads {', '.join(sorted(unsummable))}, which minutes do not sum;"
+                    " use it without a window",
+                )
         for sid, o in r.stores.items():
             if o.value is not None and r.kind == "anomaly":
                 err(("rules", i, "stores", sid, "value"), "not allowed for kind anomaly")

@@ -612,3 +612,36 @@ KPI_BY_NAME: Final[dict[str, KpiDef]] = {k.name: k for k in REGISTRY}
 def derive_kpis(values: Mapping[str, int], window_ms: int = 60_000) -> dict[str, float | None]:
     """Every registered KPI's value from a window's components."""
     return {k.name: k.formula.evaluate(values, window_ms) for k in REGISTRY}
+
+
+class _Reads(dict[str, int]):
+    """Components that remember which of them a formula read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        self.read.add(key)
+        return 1
+
+    def __getitem__(self, key: str) -> int:
+        self.read.add(key)
+        return 1
+
+    def __contains__(self, key: object) -> bool:
+        self.read.add(str(key))
+        return True
+
+
+def kpi_inputs(kpi: KpiDef) -> frozenset[str]:
+    """The components a KPI's formula reads.
+
+    >>> sorted(kpi_inputs(KPI_BY_NAME["payment_conversion"]))
+    ['orders_paid', 'sessions']
+    >>> sorted(kpi_inputs(KPI_BY_NAME["roas"]))
+    ['ad_cost_minor', 'paid_channel_gmv_minor']
+    """
+    probe = _Reads()
+    kpi.formula.evaluate(probe, 60_000)
+    return frozenset(probe.read)

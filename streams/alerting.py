@@ -57,7 +57,9 @@ def install_alerting(app: Any, settings: Settings, rules: RuleSet) -> None:
             if snap is None:
                 changes = engine.on_signal(data)
             else:
-                changes = engine.on_minute(store_id, snap.window_start_ms, snap.kpis)
+                changes = engine.on_minute(
+                    store_id, snap.window_start_ms, snap.kpis, snap.components
+                )
                 changes += engine.tick(snap.window_end_ms)
             raw = jsonbytes.dumps(engine.to_state())
             engines.put(event.message.partition, store_id, engine, raw)

@@ -343,3 +343,26 @@ rules:
     assert s1["labels"]["about"] == "roas_low/roas/warning"
     assert s2["labels"]["page"] == "oncall-s2"
     assert s1["fingerprint"] != s2["fingerprint"]
+
+
+def test_a_threshold_window_judges_summed_minutes_and_survives_a_restart() -> None:
+    rules = load_rules(
+        """
+rules:
+  - {name: unresolved, kind: threshold, kpi: resolution_rate, op: "<", value: 0.9, window: 3m}
+"""
+    )
+    engine = AlertEngine(rules)
+    busy = {"conversations_opened": 20, "resolutions": 20}
+    assert engine.on_minute("s1", T0, {"resolution_rate": 1.0}, busy) == []
+    # One unresolved chat in a quiet minute: 0 % on its own, 20/21 over the window.
+    quiet = {"conversations_opened": 1}
+    assert engine.on_minute("s1", T0 + M, {"resolution_rate": 0.0}, quiet) == []
+    restored = AlertEngine.from_state(rules, engine.to_state())
+    (fired,) = restored.on_minute(
+        "s1", T0 + 2 * M, {"resolution_rate": 0.0}, {"conversations_opened": 2}
+    )
+    assert fired["value"] == 20 / 23
+    # The busy minute leaves the window: 0 resolved of 3, still firing, nothing new to say.
+    assert restored.on_minute("s1", T0 + 3 * M, {}, {"conversations_opened": 0}) == []
+    assert restored.states[fired["fingerprint"]].value == 0.0

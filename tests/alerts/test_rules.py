@@ -160,6 +160,14 @@ def test_rate_of_change_rule() -> None:
             id="label-template-with-a-value",
         ),
         pytest.param(
+            _one_rule(
+                '    kind: threshold\n    kpi: payment_conversion\n    op: "<"\n    value: 0.01\n'
+                "    window: 10m\n"
+            ),
+            "line 7: rules[0].window: payment_conversion reads sessions, which minutes do not sum",
+            id="window-over-distinct-counts",
+        ),
+        pytest.param(
             _one_rule("    kind: anomaly\n    signal: conversion_drop\n    value: 3\n"),
             "line 5: rules[0].value: not allowed for kind anomaly",
             id="field-of-another-kind",
