@@ -104,8 +104,7 @@ class DispatcherMetrics:
             ),
             silences_active=Gauge(
                 "shoppulse_silences_active",
-                "Silences in force now, as the dispatcher knows them from"
-                " shoppulse.alert-actions.",
+                "Silences in force now, as the dispatcher knows them from shoppulse.alert-actions.",
                 registry=registry,
             ),
         )
