@@ -9,11 +9,15 @@ it covers Kafka, the API's feed, the fan-out and the client's own event loop.
 
 Three rounds run against the same API process, each with fresh connections:
 
-1. ``baseline_one_client``: one client alone (the same-run baseline);
+1. ``baseline_one_client``: one client alone, following ``all`` in either mode (every
+   update, so the most samples; a message takes the same path for one store or all);
 2. ``fanout``: the N clients;
 3. ``fanout_with_stalled``: the N clients again, plus ``stalled`` clients that follow ``all``,
-   shrink their receive buffer and never read until the round ends. The p99 lag of the N
-   healthy clients here against round 2 shows whether a stalled client delays the others.
+   shrink their receive buffer and never read until the round ends. They connect first, and
+   :data:`STALLED_FILL_UPDATES` updates are produced at once to fill their sockets, so
+   that during the measured part the server's sends to them block (and, after its send
+   timeout of 10 s, it drops them). The p99 lag of the N healthy clients here against
+   round 2 shows whether a stalled client delays the others.
 
 Clients are coalesced, never blocking, so a client that falls behind gets fewer, fresher
 messages (see ``docs/websocket.md``): each round gives the share of the updates due that the
@@ -53,6 +57,11 @@ StoreMode = Literal["one", "all"]
 STORE_MODES: Final[tuple[StoreMode, ...]] = ("one", "all")
 STALLED_RCVBUF_BYTES: Final = 4096
 """A stalled client's socket receive buffer: small, so the server's sends back up soon."""
+STALLED_FILL_UPDATES: Final = 2000
+"""Updates produced, before the healthy clients connect, to fill the stalled clients' sockets
+(about 1.3 kB each, 2.6 MB: on Linux the server's socket takes about 110 kB towards a client
+with a 4 kB receive buffer before its sends block)."""
+STALLED_FILL_PER_S: Final = 2500.0
 _DRAIN_QUIET_S: Final = 0.5
 _DRAIN_DEADLINE_S: Final = 10.0
 
@@ -131,6 +140,7 @@ def group_result(outcomes: Sequence[Outcome]) -> GroupResult:
 class FanoutResult:
     """One round: the healthy clients' push lag and delivery, and the stalled clients."""
 
+    follows: StoreMode
     healthy: GroupResult
     stalled: GroupResult
     updates_sent: int
@@ -148,6 +158,7 @@ class FanoutResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "follows": self.follows,
             **self.healthy.to_json(),
             "stalled": self.stalled.to_json(),
             "updates_sent": self.updates_sent,
@@ -278,19 +289,21 @@ def _produce(
     stores: int,
     per_s: float,
     on_progress: Callable[[float], object],
+    limit: int | None = None,
 ) -> Counter[str]:
-    """Produce snapshots at a steady rate from a thread (the clients' event loop may be busy);
-    return how many were sent per store."""
+    """Produce snapshots at a steady rate from a thread (the clients' event loop may be busy),
+    for ``seconds`` or until ``limit`` are sent; return how many were sent per store."""
     from kafka import KafkaProducer
 
     producer = KafkaProducer(**kafka_python_config(settings), linger_ms=0, acks=1)
     topic = settings.topic(topics.KPIS)
+    producer.partitions_for(topic)  # the metadata now, not in the first message's lag
     minute = int(time.time() // 60 * 60_000)
     interval = 1.0 / (stores * per_s)
     started = time.monotonic()
     sent: Counter[str] = Counter()
     n = 0
-    while (elapsed := time.monotonic() - started) < seconds:
+    while (elapsed := time.monotonic() - started) < seconds and n != limit:
         store = store_id(n % stores)
         snap = KpiSnapshot(
             store_id=store,
@@ -334,15 +347,27 @@ async def _run_round(
 ) -> FanoutResult:
     tally = _Tally()
     stop = asyncio.Event()
-    follows = [followed_store(i, stores, mode) for i in range(clients)]
-    healthy = [asyncio.create_task(_client(target.url(s), tally, stop)) for s in follows]
     stalled_tasks = [
         asyncio.create_task(
             _stalled_client(target.url("all"), target.host, target.port, tally.refusals, stop)
         )
         for _ in range(stalled)
     ]
-    await asyncio.sleep(min(10.0, 1.0 + (clients + stalled) / 200))  # let the connections open
+    if stalled:  # fill their sockets first, so that the server's sends to them block
+        await asyncio.sleep(1.0 + stalled / 200)
+        await asyncio.to_thread(
+            _produce,
+            settings,
+            60.0,
+            stores,
+            STALLED_FILL_PER_S / stores,
+            lambda _: None,
+            STALLED_FILL_UPDATES,
+        )
+        await asyncio.sleep(2.0)  # the API has offered them all
+    follows = [followed_store(i, stores, mode) for i in range(clients)]
+    healthy = [asyncio.create_task(_client(target.url(s), tally, stop)) for s in follows]
+    await asyncio.sleep(min(10.0, 1.0 + clients / 200))  # let the connections open
     with Progress(transient=True) as progress:
         task = progress.add_task(f"{clients} clients, {stalled} stalled", total=seconds)
         sent = await asyncio.to_thread(
@@ -364,6 +389,7 @@ async def _run_round(
         if o is not Outcome.REFUSED
     )
     return FanoutResult(
+        follows=mode,
         healthy=group_result(outcomes),
         stalled=group_result(stalled_outcomes),
         updates_sent=total,
@@ -400,14 +426,14 @@ def measure_fanout(
     api = Child("api", shoppulse_command("api"), workdir / "api.log", env=api_settings.to_env())
     api.start()
 
-    def run(n: int, k: int) -> FanoutResult:
+    def run(n: int, k: int, mode: StoreMode) -> FanoutResult:
         return asyncio.run(
             _run_round(
                 settings,
                 target,
                 clients=n,
                 stalled=k,
-                mode=store_mode,
+                mode=mode,
                 seconds=seconds,
                 stores=stores,
                 per_s=updates_per_s,
@@ -416,9 +442,9 @@ def measure_fanout(
 
     try:
         api.wait_for("Application startup complete", 60)
-        baseline = run(1, 0)
-        loaded = run(clients, 0)
-        with_stalled = run(clients, n_stalled) if n_stalled else None
+        baseline = run(1, 0, "all")
+        loaded = run(clients, 0, store_mode)
+        with_stalled = run(clients, n_stalled, store_mode) if n_stalled else None
     finally:
         with contextlib.suppress(Exception):
             api.stop()

@@ -53,6 +53,8 @@ def test_fanout_one_store_each_with_stalled_clients_and_keys_in_the_environment(
     )
     print(json.dumps(result))  # the figures, for the log
     assert result["store_mode"] == "one"
+    assert result["baseline_one_client"]["follows"] == "all"
+    assert result["fanout"]["follows"] == result["fanout_with_stalled"]["follows"] == "one"
     _sane_round(result["baseline_one_client"], 1, 0)
     _sane_round(result["fanout"], CLIENTS, 0)
     _sane_round(result["fanout_with_stalled"], CLIENTS, STALLED)
