@@ -52,11 +52,13 @@ def test_every_alert_is_routable_documented_and_unit_tested() -> None:
     assert {a["alert"] for a in alerts} == {
         "ShopPulseWorkerDown",
         "ShopPulseNoWorker",
+        "ShopPulseWorkerLost",
         "ShopPulseServiceDown",
         "ShopPulseConsumerLagGrowing",
         "ShopPulseDeadLetterRatioHigh",
         "ShopPulseDeadLettersRising",
         "ShopPulseKpisStale",
+        "ShopPulseStoreKpisStale",
         "ShopPulseNotificationsFailing",
     }
     for rule in alerts:
