@@ -84,7 +84,8 @@ def _api(settings: Settings) -> bytes:
         response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
-    return response.content
+    content: bytes = response.content
+    return content
 
 
 #: Families each process must expose (a registry built wrongly would miss them).
