@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 import math
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -35,6 +37,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 PROMETHEUS_BIN = Path("/usr/bin/prometheus")
 ALERTMANAGER_BIN = Path("/usr/bin/prometheus-alertmanager")
 READY_TIMEOUT_S = 30.0
+WORKER_METRICS_URL = "http://127.0.0.1:9102/metrics"
 
 
 def load_yaml(path: Path) -> Any:
@@ -77,6 +80,18 @@ def loopback_receivers(alertmanager_url: str) -> str:
         if "alertmanager" in receiver:
             receiver["alertmanager"]["url"] = alertmanager_url
     return yaml.safe_dump(spec, sort_keys=False)
+
+
+def worker_healthcheck(port: int) -> int:
+    """Run the worker's compose healthcheck against a worker whose ``/metrics`` is on
+    ``port`` (127.0.0.1); return its exit status (0: healthy)."""
+    test = load_yaml(COMPOSE_FILE)["services"]["worker"]["healthcheck"]["test"]
+    kind, program, *args = test
+    assert (kind, program) == ("CMD", "python"), test
+    assert any(WORKER_METRICS_URL in arg for arg in args), test
+    local = [arg.replace(WORKER_METRICS_URL, f"http://127.0.0.1:{port}/metrics") for arg in args]
+    proc = subprocess.run([sys.executable, *local], capture_output=True, timeout=30, check=False)
+    return proc.returncode
 
 
 def wait_until(
