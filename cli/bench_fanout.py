@@ -15,9 +15,12 @@ Three rounds run against the same API process, each with fresh connections:
 3. ``fanout_with_stalled``: the N clients again, plus ``stalled`` clients that follow ``all``,
    shrink their receive buffer and never read until the round ends. They connect first, and
    :data:`STALLED_FILL_UPDATES` updates are produced at once to fill their sockets, so
-   that during the measured part the server's sends to them block (and, after its send
-   timeout of 10 s, it drops them). The p99 lag of the N healthy clients here against
-   round 2 shows whether a stalled client delays the others.
+   that during the measured part the server's sends to them wait on a full socket (the
+   server coalesces their updates; a send that waits 10 s gets the client dropped, counted
+   from the API's log as ``server_slow_drops``). The p99 lag of the N healthy clients here
+   against round 2 shows whether a stalled client delays the others.
+
+A warm-up round of one client (:data:`WARM_UP_S`, not reported) comes first.
 
 Clients are coalesced, never blocking, so a client that falls behind gets fewer, fresher
 messages (see ``docs/websocket.md``): each round gives the share of the updates due that the
@@ -37,7 +40,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -59,9 +62,13 @@ STALLED_RCVBUF_BYTES: Final = 4096
 """A stalled client's socket receive buffer: small, so the server's sends back up soon."""
 STALLED_FILL_UPDATES: Final = 2000
 """Updates produced, before the healthy clients connect, to fill the stalled clients' sockets
-(about 1.3 kB each, 2.6 MB: on Linux the server's socket takes about 110 kB towards a client
-with a 4 kB receive buffer before its sends block)."""
+(about 1.3 kB each, 2.6 MB; the server's socket and transport buffer towards a client with a
+4 kB receive buffer hold some 150 kB before its sends wait)."""
+WARM_UP_S: Final = 3.0
+"""A first round of one client, not reported: the API's feed and the producer settle."""
 STALLED_FILL_PER_S: Final = 2500.0
+SLOW_DROP_LOG: Final = "dropping a websocket client that does not read"
+"""What the API logs when it drops a client for being slow (:mod:`api.routers.live`)."""
 _DRAIN_QUIET_S: Final = 0.5
 _DRAIN_DEADLINE_S: Final = 10.0
 
@@ -151,6 +158,7 @@ class FanoutResult:
     max_ms: float
     refusals: dict[str, int]
     closes: dict[str, int]
+    server_slow_drops: int = 0
 
     @property
     def delivered_share(self) -> float:
@@ -169,6 +177,7 @@ class FanoutResult:
             "delivered_share": round(self.delivered_share, 4),
             "refused_because": self.refusals,
             "closed_because": self.closes,
+            "server_slow_drops": self.server_slow_drops,
         }
 
 
@@ -205,6 +214,15 @@ def raise_fd_limit(needed: int) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < needed:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(needed, hard), hard))
+
+
+def slow_drops_logged(log_path: Path) -> int:
+    """How many clients the API has dropped for being slow, from its log at ``log_path``."""
+    try:
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return 0
+    return text.count(SLOW_DROP_LOG)
 
 
 def _close_reason(exc: ConnectionClosed) -> str:
@@ -414,9 +432,9 @@ def measure_fanout(
     store_mode: StoreMode = "all",
     stalled: int | None = None,
 ) -> dict[str, Any]:
-    """Run the baseline (1 client), then ``clients`` clients, then ``clients`` clients with
-    ``stalled`` stalled ones (default :func:`default_stalled`; 0: no such round), each
-    against the same API process, and report them with the p99 ratios."""
+    """After a warm-up, run the baseline (1 client), then ``clients`` clients, then
+    ``clients`` clients with ``stalled`` stalled ones (default :func:`default_stalled`; 0: no
+    such round), each against the same API process, and report them with the p99 ratios."""
     if store_mode not in STORE_MODES:
         raise ValueError(f"store_mode must be one of {STORE_MODES}, not {store_mode!r}")
     n_stalled = default_stalled(clients) if stalled is None else stalled
@@ -426,22 +444,26 @@ def measure_fanout(
     api = Child("api", shoppulse_command("api"), workdir / "api.log", env=api_settings.to_env())
     api.start()
 
-    def run(n: int, k: int, mode: StoreMode) -> FanoutResult:
-        return asyncio.run(
+    def run(n: int, k: int, mode: StoreMode, round_s: float = seconds) -> FanoutResult:
+        before = slow_drops_logged(api.log_path)
+        result = asyncio.run(
             _run_round(
                 settings,
                 target,
                 clients=n,
                 stalled=k,
                 mode=mode,
-                seconds=seconds,
+                seconds=round_s,
                 stores=stores,
                 per_s=updates_per_s,
             )
         )
+        time.sleep(0.5)  # the API's last lines reach its log
+        return replace(result, server_slow_drops=slow_drops_logged(api.log_path) - before)
 
     try:
         api.wait_for("Application startup complete", 60)
+        run(1, 0, "all", WARM_UP_S)
         baseline = run(1, 0, "all")
         loaded = run(clients, 0, store_mode)
         with_stalled = run(clients, n_stalled, store_mode) if n_stalled else None

@@ -27,6 +27,7 @@ def _sane_round(r: dict[str, Any], clients: int, stalled: int) -> None:
     assert 0 <= r["stalled"]["dropped"] <= stalled
     assert r["refused_because"] == {}
     assert r["closed_because"] == {}
+    assert 0 <= r["server_slow_drops"] <= stalled
     assert r["updates_sent"] > 0
     assert r["messages"] > 0
     assert 0 < r["delivered_share"] <= 1
