@@ -182,8 +182,10 @@ class PromApi:
         assert body.get("status") == "success", f"{path} {params}: {r.status_code} {body}"
         return body["data"]
 
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        data = self._get("query", query=expr)
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
+        """An instant query, now or at ``at`` (epoch seconds)."""
+        params = {"query": expr} if at is None else {"query": expr, "time": f"{at:.3f}"}
+        data = self._get("query", **params)
         assert data["resultType"] == "vector", data
         result: list[dict[str, Any]] = data["result"]
         return result

@@ -6,8 +6,10 @@ through the pipeline; then
 
 - ``promtool check metrics`` accepts the real ``/metrics`` of the worker, API and dispatcher;
 - every query of every generated Grafana dashboard, with its variables resolved (each
-  store from the ``store`` variable's query, the other variables' defaults), returns
-  sensible data from Prometheus;
+  store of the ``store`` variable's query, two stores and ``all``, and every ``window``),
+  returns sensible data from Prometheus: within bounds, shares at most 1, traffic
+  panels above 0; and ``all`` is the sum of the stores for counts;
+- the worker's compose healthcheck passes against the real, ready worker;
 - the rules load and evaluate, Prometheus finds Alertmanager, and a KPI alert reaches
   Alertmanager through the dispatcher's receivers file.
 
@@ -17,6 +19,7 @@ Every wait is bounded.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import time
@@ -36,7 +39,8 @@ from shoppulse.alert_shape import alert
 from shoppulse.dashboards import render_all
 from shoppulse.grafana import panel_targets, resolve
 from shoppulse.kafka_config import kafka_python_config
-from shoppulse.metric_names import KPI_METRICS
+from shoppulse.kpis import REGISTRY
+from shoppulse.metric_names import KPI_METRIC_BY_NAME, KPI_METRICS
 from shoppulse.settings import Settings
 from shoppulse.topic_admin import ensure_topics
 from shoppulse.topics import ALERTS, CLICKS, ORDERS
@@ -45,6 +49,7 @@ from tests.api.traffic import LiveTraffic, wall_ms
 from tests.conftest import WORKER_READY_TIMEOUT_S
 from tests.deploy.stack import (
     ALERTMANAGER_CONFIG,
+    PROMETHEUS_DIR,
     PROVISIONING,
     PromApi,
     Server,
@@ -54,6 +59,7 @@ from tests.deploy.stack import (
     loopback_receivers,
     prometheus,
     wait_until,
+    worker_healthcheck,
     write_prometheus_dir,
 )
 from tests.promtool import check_metrics
@@ -61,7 +67,8 @@ from tests.promtool import check_metrics
 pytestmark = pytest.mark.integration
 
 BACKLOG_S = 2 * 3600  # fulfilment needs orders shipped 1 to 8 hours after payment
-EVENTS_PER_S = 3.0
+EVENTS_PER_S = 3.0  # over every store
+STORES = ("store-001", "store-002")  # in EUR and USD: money of "all" is null
 JOBS = ("shoppulse-worker", "shoppulse-api", "shoppulse-dispatcher", "prometheus", "alertmanager")
 PANELS_TIMEOUT_S = 150.0
 SHARES = {  # KPIs that are a part of their denominator, by construction
@@ -77,7 +84,22 @@ SHARES = {  # KPIs that are a part of their denominator, by construction
     "repeat_customer_gmv_share",
 }
 KPI_BY_METRIC = {m.name: m for m in KPI_METRICS}
-METRIC_IN_EXPR = re.compile(r"\b(shoppulse_kpi_\w+)\{")
+METRIC_IN_EXPR = re.compile(r"\bshoppulse[_:](kpi_\w+?)[{:]")  # a gauge or a recorded series
+WINDOW_IN_EXPR = re.compile(r'window="(\w+)"')
+STORE_IN_EXPR = re.compile(r'store_id="([\w-]+)"')
+TRAFFIC_KPIS = {"sessions", "visitors"}
+"""Above 0 in every current series during traffic (every minute has clicks)."""
+TRAFFIC_PANELS = {"Targets up", "Events counted / s", "KPI snapshots / s"}
+"""Pipeline panels with some series above 0 during traffic."""
+SHORT_WINDOWS = {"1m", "5m"}
+NEVER_EMPTY = {"orders", "sessions", "visitors", "conversations"}
+"""KPIs that always have a sample; over a short window the others may lack their
+denominator (the smaller store has no rating, no shipment, no NPS answer in most
+five-minute windows of this traffic) and have none (over 1h and today they have one)."""
+SUMMED = ("orders", "conversations")
+"""Counts: ``all`` is the sum of the stores (5m, 1h and today; 1m is the latest minute
+any store has, which need not be each store's latest)."""
+MONEY = {k.name for k in REGISTRY if k.unit == "minor_currency"}
 
 
 @dataclass
@@ -166,7 +188,7 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     am = alertmanager(ALERTMANAGER_CONFIG, tmp / "am-data", ports["am"], tmp / "am.log")
     traffic = LiveTraffic(
         settings,
-        stores=1,
+        stores=len(STORES),
         seed=41,
         backlog_s=BACKLOG_S,
         events_per_s=EVENTS_PER_S,
@@ -204,6 +226,10 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         api_prom = PromApi(prom.base_url)
 
         def all_up() -> bool:
+            for child in children:  # a crashed process is reported, not waited for
+                if not child.alive():
+                    log = child.log_path.read_text(errors="replace")[-3000:]
+                    raise AssertionError(f"{child.name} exited:\n{log}")
             up = {s["metric"]["job"]: float(s["value"][1]) for s in api_prom.query("up")}
             return all(up.get(job) == 1.0 for job in JOBS)
 
@@ -228,6 +254,11 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             server.stop()
 
 
+def test_the_worker_healthcheck_passes_against_the_ready_worker(stack: Stack) -> None:
+    port = int(stack.worker_metrics.split(":")[-1].removesuffix("/metrics"))
+    wait_until("the worker's first beat", lambda: worker_healthcheck(port) == 0, 60)
+
+
 def test_promtool_accepts_the_metrics_of_the_worker_api_and_dispatcher(stack: Stack) -> None:
     worker = httpx.get(stack.worker_metrics, timeout=10)
     api = httpx.get(f"{stack.api.base_url}/metrics", timeout=30)
@@ -243,27 +274,60 @@ def test_promtool_accepts_the_metrics_of_the_worker_api_and_dispatcher(stack: St
         check_metrics(response.content)
 
 
-def _bounds(panel: dict[str, Any], expr: str) -> tuple[float, float]:
+def _kpi(expr: str) -> str | None:
+    match = METRIC_IN_EXPR.search(expr)
+    return None if match is None else KPI_BY_METRIC[f"shoppulse_{match.group(1)}"].kpi.name
+
+
+def _bounds(expr: str) -> tuple[float, float]:
     """What a sensible value of the query is."""
     if expr.startswith("time() -"):
         return (-5.0, 2 * 86_400.0)  # an age in seconds
     if expr.endswith("- 1"):
         return (-1.0, math.inf)  # a relative change
-    match = METRIC_IN_EXPR.search(expr)
-    if match is not None:
-        kpi = KPI_BY_METRIC[match.group(1)].kpi.name
-        if kpi == "nps":
-            return (-100.0, 100.0)
-        if kpi == "csat_mean":
-            return (1.0, 5.0)
-        if kpi in SHARES:
-            return (0.0, 1.0)
-    if panel["fieldConfig"]["defaults"]["unit"] == "percentunit":
-        return (0.0, math.inf)
+    kpi = _kpi(expr)
+    if kpi == "nps":
+        return (-100.0, 100.0)
+    if kpi == "csat_mean":
+        return (1.0, 5.0)
+    if kpi in SHARES:
+        return (0.0, 1.0)
     return (0.0, math.inf)
 
 
-def _problems(stack: Stack, board: dict[str, Any], values: dict[str, str]) -> list[str]:
+def _query_problems(
+    stack: Stack, panel: dict[str, Any], expr: str, start: float, now: float, scrape_s: float
+) -> list[str]:
+    """What is wrong with one resolved query's data over ``[start, now]``."""
+    series = stack.prometheus.query_range(expr, start, now, scrape_s)
+    kpi = _kpi(expr)
+    store = STORE_IN_EXPR.search(expr)
+    window = WINDOW_IN_EXPR.search(expr)
+    if kpi in MONEY and store is not None and store.group(1) == "all":
+        # Money summed across the stores' two currencies is null, so it has no sample.
+        return [f"{len(series)} series of money across currencies"] if series else []
+    if not series:
+        short = window is not None and window.group(1) in SHORT_WINDOWS
+        return [] if short and kpi not in NEVER_EMPTY else ["no data"]
+    samples = [v for s in series for v in finite(s["values"])]
+    if not samples:
+        return ["no finite value"]
+    lo, hi = _bounds(expr)
+    wrong = [v for v in samples if not lo <= v <= hi]
+    if wrong:
+        return [f"{wrong[:3]} outside [{lo}, {hi}]"]
+    if kpi in TRAFFIC_KPIS and 'period="current"' in expr:
+        idle = [s["metric"] for s in series if not any(v > 0 for v in finite(s["values"]))]
+        if idle:
+            return [f"no traffic in {idle}"]
+    if panel["title"] in TRAFFIC_PANELS and not any(v > 0 for v in samples):
+        return ["no traffic"]
+    return []
+
+
+def _panel_problems(stack: Stack, boards: list[dict[str, Any]]) -> tuple[list[str], int]:
+    """Every panel query of ``boards`` under every resolution of their variables (each
+    distinct query once); returns the problems and the number of queries run."""
     now = time.time()
     start = max(stack.prometheus_started_s, now - 600)
     scrape_s = float(
@@ -271,33 +335,28 @@ def _problems(stack: Stack, board: dict[str, Any], values: dict[str, str]) -> li
             "timeInterval"
         ].removesuffix("s")
     )
+    seen: dict[str, list[str]] = {}
     out = []
-    for panel, target in panel_targets(board):
-        expr = resolve(target["expr"], values, scrape_s=scrape_s)
-        where = f"{board['uid']} / {panel['title']} / {expr}"
-        series = stack.prometheus.query_range(expr, start, now, scrape_s)
-        if not series:
-            out.append(f"{where}: no data")
-            continue
-        samples = [v for s in series for v in finite(s["values"])]
-        if not samples:
-            out.append(f"{where}: no finite value")
-            continue
-        lo, hi = _bounds(panel, target["expr"])
-        wrong = [v for v in samples if not lo <= v <= hi]
-        if wrong:
-            out.append(f"{where}: {wrong[:3]} outside [{lo}, {hi}]")
-    return out
+    for board in boards:
+        for values in _resolutions(stack, board):
+            for panel, target in panel_targets(board):
+                expr = resolve(target["expr"], values, scrape_s=scrape_s)
+                if expr not in seen:
+                    seen[expr] = _query_problems(stack, panel, expr, start, now, scrape_s)
+                where = f"{board['uid']} / {panel['title']} / {expr}"
+                out += [f"{where}: {problem}" for problem in seen[expr]]
+    return out, len(seen)
 
 
 def _resolutions(stack: Stack, board: dict[str, Any]) -> list[dict[str, str]]:
-    """The dashboard's variables resolved: every store of a query variable, each other
-    variable's default."""
-    fixed: dict[str, str] = {}
+    """The dashboard's variables resolved in every combination: each option of a custom
+    variable, each value of a query variable's ``label_values`` query."""
     choices: dict[str, list[str]] = {}
     for variable in board["templating"]["list"]:
         if variable["type"] == "custom":
-            fixed[variable["name"]] = variable["current"]["value"]
+            options = [o["value"] for o in variable["options"]]
+            assert variable["current"]["value"] in options
+            choices[variable["name"]] = options
         else:
             match = re.fullmatch(r"label_values\((\w+), (\w+)\)", variable["definition"])
             assert match, variable["definition"]
@@ -305,37 +364,73 @@ def _resolutions(stack: Stack, board: dict[str, Any]) -> list[dict[str, str]]:
             options = stack.prometheus.label_values(label, metric)
             assert options, f"{board['uid']}: variable {variable['name']} has no option"
             choices[variable["name"]] = options
-    if not choices:
-        return [fixed]
-    ((name, options),) = choices.items()
-    return [{**fixed, name: option} for option in options]
+    return [
+        dict(zip(choices, combination, strict=True))
+        for combination in itertools.product(*choices.values())
+    ]
+
+
+def _sum_problems(stack: Stack) -> list[str]:
+    """``all`` against the stores at one instant (one scrape of the API)."""
+    at = time.time()
+    out = []
+    for kpi in SUMMED:
+        metric = KPI_METRIC_BY_NAME[kpi].name
+        for window in ("5m", "1h", "today"):
+            for period in ("current", "yesterday"):
+                selector = f'{metric}{{window="{window}", period="{period}"}}'
+                values = {
+                    s["metric"]["store_id"]: float(s["value"][1])
+                    for s in stack.prometheus.query(selector, at=at)
+                }
+                total = sum(v for store, v in values.items() if store != "all")
+                if period == "current" and set(values) != {*STORES, "all"}:
+                    out.append(f"{selector}: stores {sorted(values)}")
+                elif values and not math.isclose(values.get("all", math.nan), total):
+                    out.append(f"{selector}: all {values.get('all')} != sum {total} ({values})")
+    gmv = KPI_METRIC_BY_NAME["gmv_minor"].name
+    today = {
+        s["metric"]["store_id"]
+        for s in stack.prometheus.query(f'{gmv}{{window="today", period="current"}}', at=at)
+    }
+    if today != set(STORES):  # each store's own currency; none across EUR and USD
+        out.append(f"{gmv} today: {sorted(today)}")
+    return out
 
 
 def test_every_dashboard_panel_query_returns_sensible_data(stack: Stack) -> None:
-    boards = {name: orjson.loads(text) for name, text in render_all().items()}
+    boards = [orjson.loads(text) for text in render_all().values()]
+    assert SHARES.issubset({k.name for k in REGISTRY if k.unit == "ratio"})
     stores = stack.prometheus.label_values("store_id", "shoppulse_kpi_orders")
-    assert set(stores) == {"store-001", "all"}
+    assert set(stores) == {*STORES, "all"}
+    currencies = stack.prometheus.query("count by (currency) (shoppulse_store_info)")
+    assert len(currencies) == len(STORES), currencies  # so money of "all" is null
     deadline = time.monotonic() + PANELS_TIMEOUT_S
     problems: list[str] = ["not evaluated"]
     evaluated = 0
     while problems and time.monotonic() < deadline:
-        problems = []
-        evaluated = 0
-        for board in boards.values():
-            for values in _resolutions(stack, board):
-                problems += [f"{values}: {p}" for p in _problems(stack, board, values)]
-                evaluated += len(panel_targets(board))
+        problems, evaluated = _panel_problems(stack, boards)
+        problems += _sum_problems(stack)
         if problems:
             time.sleep(5)
-    assert not problems, f"{len(problems)} of {evaluated} queries:\n" + "\n".join(problems[:40])
-    assert evaluated > 150
+    assert not problems, f"{len(problems)} problems, {evaluated} queries:\n" + "\n".join(
+        problems[:40]
+    )
+    # 3 store choices x 4 windows of the KPI dashboards, and the pipeline's queries.
+    assert evaluated > 600
 
 
 def test_rules_evaluate_and_prometheus_finds_alertmanager(stack: Stack) -> None:
+    files = sorted((PROMETHEUS_DIR / "rules").glob("*.yml"))
+    rules_in_files = sum(len(g["rules"]) for f in files for g in load_yaml(f)["groups"])
+    assert rules_in_files >= 18
+
     def rules_evaluated() -> bool:
         groups = stack.prometheus.get("rules")["groups"]
         rules = [r for g in groups for r in g["rules"]]
-        return len(rules) == 16 and all(r.get("lastEvaluation", "").startswith("2") for r in rules)
+        return len(rules) == rules_in_files and all(
+            r.get("lastEvaluation", "").startswith("2") for r in rules
+        )
 
     wait_until("every rule evaluated", rules_evaluated, 60)
     groups = stack.prometheus.get("rules")["groups"]
