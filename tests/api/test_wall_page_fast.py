@@ -42,6 +42,8 @@ from tests.api.browser import (
 from tests.api.helpers import MIN, make_snap
 from tests.api.page_server import PageServer
 
+pytestmark = pytest.mark.integration  # it drives a real browser (Debian Chromium)
+
 WAIT_MS = 20_000
 
 
