@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from alerts.board import AlertBoard
 from api.app import create_app
 from api.auth import RedactKeys
 from api.security import ApiKeysError, hash_key
 from api.view import KpiView
 from shoppulse.settings import Settings
 from tests.api.fakes import FakeEventProducer
-from tests.api.test_api_alerts import FakeActionWriter
+from tests.api.helpers import MINUTE, make_snap
+from tests.api.test_api_alerts import FakeActionWriter, make_alert
 
 KEYS = {"viewer": "sp_view", "operator": "sp_oper", "ingest": "sp_ingest"}
 API_KEYS = ",".join(f"{role}-key:{role}:{hash_key(key)}" for role, key in KEYS.items())
@@ -38,12 +43,21 @@ EVENT = {
 }
 
 
-def _app(view: KpiView, *, kiosk: bool = False) -> FastAPI:
-    settings = Settings(topic_namespace="unit.", api_keys=API_KEYS, api_kiosk=kiosk)
+def _app(
+    view: KpiView,
+    *,
+    kiosk: bool = False,
+    alert_board: AlertBoard | None = None,
+    targets_file: Path | None = None,
+) -> FastAPI:
+    settings = Settings(
+        topic_namespace="unit.", api_keys=API_KEYS, api_kiosk=kiosk, targets_file=targets_file
+    )
     return create_app(
         settings,
         start_feed=False,
         view=view,
+        alert_board=alert_board,
         actions=FakeActionWriter(),
         event_producer=FakeEventProducer(),
     )
@@ -59,24 +73,145 @@ def _auth(role: str | None) -> dict[str, str]:
     return {} if role is None else {"Authorization": f"Bearer {KEYS[role]}"}
 
 
-@pytest.mark.parametrize(
-    ("role", "read", "write", "ingest"),
-    [
-        (None, 401, 401, 401),
-        ("viewer", 200, 403, 403),
-        ("operator", 200, 201, 403),
-        ("ingest", 403, 403, 202),
-    ],
+#: Who may call each route: a required role, or None for an open route.
+Need = Literal["viewer", "operator", "ingest"] | None
+#: What each role's key may do (written out here, not taken from api.security).
+MAY: dict[str, set[str]] = {
+    "viewer": {"viewer"},
+    "operator": {"viewer", "operator"},
+    "ingest": {"ingest"},
+}
+#: The callers of the matrix: no key, an unknown key, and a key of each role.
+CALLERS = (None, "wrong", "viewer", "operator", "ingest")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One row of the matrix: ``path`` as in the OpenAPI schema (``{alert_id}`` and
+    ``{silence_id}`` are filled in), the query to send, the role needed and the success."""
+
+    method: str
+    path: str
+    need: Need
+    ok: int = 200
+    query: str = ""
+    json: dict[str, Any] | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+#: Every route; adding a route is adding a line. ``WS`` is the websocket (not in OpenAPI).
+ROUTES = (
+    Route("GET", "/api/v1/stores", "viewer"),
+    Route("GET", "/api/v1/kpis", "viewer", query="?store=all&window=1m"),
+    Route("GET", "/api/v1/kpis/history", "viewer", query="?store=s1&minutes=5"),
+    Route("GET", "/api/v1/targets", "viewer", query="?store=s1"),
+    Route("GET", "/api/v1/scorecards", "viewer", query="?store=s1"),
+    Route("GET", "/api/v1/alerts", "viewer", query="?status=all"),
+    Route("POST", "/api/v1/alerts/{alert_id}/ack", "operator", json={"by": "ana"}),
+    Route("GET", "/api/v1/silences", "viewer"),
+    Route("POST", "/api/v1/silences", "operator", ok=201, json=SILENCE),
+    Route("GET", "/api/v1/silences/{silence_id}", "viewer"),
+    Route("DELETE", "/api/v1/silences/{silence_id}", "operator"),
+    Route("POST", "/api/v1/events", "ingest", ok=202, json=EVENT),
+    Route("GET", "/metrics", "viewer"),  # with keys set, /metrics needs a viewer key too
+    Route("GET", "/healthz", None),
+    Route("GET", "/readyz", None, ok=503),  # open; 503 until the Kafka feeds caught up
+    Route("GET", "/", None),
+    Route("GET", "/openapi.json", None),
+    Route("WS", "/ws/live", "viewer", query="?store=all"),
 )
-def test_each_role_may_do_what_it_is_for(
-    secured: TestClient, role: str | None, read: int, write: int, ingest: int
+
+
+def expected_status(route: Route, caller: str | None) -> int:
+    """The answer ``caller`` gets from ``route``.
+
+    >>> expected_status(ROUTES[0], "ingest"), expected_status(ROUTES[0], "wrong")
+    (403, 401)
+    """
+    if route.need is None:
+        return route.ok
+    if caller is None or caller == "wrong":
+        return 401
+    return route.ok if route.need in MAY[caller] else 403
+
+
+def _key(caller: str | None) -> str | None:
+    return None if caller is None else KEYS.get(caller, "sp_wrong")
+
+
+@pytest.fixture
+def matrix_client(view: KpiView, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """A keyed app with a store's minute and target, a firing alert and a silence, and the
+    ids that fill the paths."""
+    view.apply(make_snap("s1", MINUTE, orders=3))
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(
+        "stores:\n  s1: {daily_gmv_target_minor: 100000, currency: EUR, timezone: UTC}\n"
+    )
+    board = AlertBoard()
+    alert = make_alert("s1")
+    board.apply(alert)
+    app = _app(view, alert_board=board, targets_file=targets)
+    with TestClient(app) as c:
+        made = c.post("/api/v1/silences", json=SILENCE, headers=_auth("operator"))
+        assert made.status_code == 201, made.text
+        yield c, {"alert_id": alert["fingerprint"], "silence_id": made.json()["id"]}
+
+
+@pytest.mark.parametrize("caller", CALLERS, ids=lambda c: f"as {c or 'no key'}")
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.id)
+def test_every_route_for_every_caller(
+    matrix_client: tuple[TestClient, dict[str, str]], route: Route, caller: str | None
 ) -> None:
-    headers = _auth(role)
-    assert secured.get("/api/v1/stores", headers=headers).status_code == read
-    assert secured.get("/api/v1/alerts", headers=headers).status_code == read
-    assert secured.get("/api/v1/silences", headers=headers).status_code == read
-    assert secured.post("/api/v1/silences", json=SILENCE, headers=headers).status_code == write
-    assert secured.post("/api/v1/events", json=EVENT, headers=headers).status_code == ingest
+    client, ids = matrix_client
+    url = route.path.format(**ids) + route.query
+    expected = expected_status(route, caller)
+    key = _key(caller)
+    if route.method == "WS":
+        _check_websocket(client, url, key, expected)
+        return
+    headers = {} if key is None else {"Authorization": f"Bearer {key}"}
+    r = client.request(route.method, url, json=route.json, headers=headers)
+    assert r.status_code == expected, r.text
+    if expected == 401:
+        assert r.headers["www-authenticate"] == "Bearer"
+    if key is not None:
+        assert key not in r.text
+
+
+def _check_websocket(client: TestClient, url: str, key: str | None, expected: int) -> None:
+    """A browser's websocket: the key as the ``key`` query parameter; refused with 1008."""
+    if key is not None:
+        url += f"&key={key}"
+    if expected == 200:
+        with client.websocket_connect(url) as ws:
+            assert ws.receive_json()["type"] == "snapshot"
+        return
+    with pytest.raises(WebSocketDisconnect) as info, client.websocket_connect(url) as ws:
+        ws.receive_json()
+    assert info.value.code == 1008
+
+
+def test_the_matrix_has_every_route_of_the_schema(secured: TestClient) -> None:
+    schema = secured.get("/openapi.json").json()
+    in_schema = {f"{m.upper()} {p}" for p, ops in schema["paths"].items() for m in ops}
+    assert in_schema - {r.id for r in ROUTES} == set(), "add these routes to ROUTES"
+
+
+def test_the_websocket_also_takes_the_key_in_a_header(secured: TestClient) -> None:
+    headers = {"X-API-Key": KEYS["operator"]}
+    with secured.websocket_connect("/ws/live", headers=headers) as ws:
+        assert ws.receive_json()["type"] == "snapshot"
+    headers = {"Authorization": f"Bearer {KEYS['ingest']}"}
+    with (
+        pytest.raises(WebSocketDisconnect) as info,
+        secured.websocket_connect("/ws/live", headers=headers) as ws,
+    ):
+        ws.receive_json()
+    assert info.value.code == 1008
 
 
 def test_denials_say_why_without_echoing_the_key(secured: TestClient) -> None:
@@ -90,19 +225,6 @@ def test_denials_say_why_without_echoing_the_key(secured: TestClient) -> None:
     assert r.status_code == 403
     assert r.json()["detail"] == "the key 'viewer-key' has role viewer; this needs operator"
     assert KEYS["viewer"] not in r.text
-
-
-def test_health_page_and_docs_stay_open(secured: TestClient) -> None:
-    for path in ("/healthz", "/", "/openapi.json"):
-        assert secured.get(path).status_code == 200, path
-
-
-def test_the_websocket_needs_a_viewer_key(secured: TestClient) -> None:
-    with pytest.raises(WebSocketDisconnect) as info, secured.websocket_connect("/ws/live"):
-        pass
-    assert info.value.code == 1008
-    with secured.websocket_connect(f"/ws/live?key={KEYS['viewer']}") as ws:
-        assert ws.receive_json()["type"] == "snapshot"
 
 
 def test_kiosk_mode_opens_reading_only(view: KpiView) -> None:
