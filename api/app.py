@@ -39,6 +39,7 @@ from api.feed import KpiFeed
 from api.limits import BodySizeLimit
 from api.metrics import ApiMetrics
 from api.producer import EventProducer, KafkaEventProducer
+from api.reads import ViewReader
 from api.routers import (
     alerts,
     events,
@@ -121,6 +122,7 @@ def create_app(
     app.state.settings = settings
     app.state.api_config = api_config
     app.state.view = the_view
+    app.state.reader = ViewReader(the_view)
     app.state.broadcaster = broadcaster
     app.state.feed = KpiFeed(settings, the_view, broadcaster) if start_feed else None
     app.state.ws_heartbeat_s = ws_heartbeat_s

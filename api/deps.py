@@ -24,6 +24,7 @@ from api.clock import Clock
 from api.config_files import ApiConfig
 from api.feed import KpiFeed
 from api.producer import EventProducer
+from api.reads import ViewReader
 from api.view import KpiView
 from shoppulse.settings import Settings
 
@@ -48,6 +49,12 @@ def get_view(conn: HTTPConnection) -> KpiView:
     """The materialised KPI view."""
     view: KpiView = conn.app.state.view
     return view
+
+
+def get_reader(conn: HTTPConnection) -> ViewReader:
+    """The view's reads off the event loop (copy on the loop, compute in a thread)."""
+    reader: ViewReader = conn.app.state.reader
+    return reader
 
 
 def get_settings(conn: HTTPConnection) -> Settings:
@@ -152,6 +159,7 @@ async def publish_action(writer: ActionWriter, action: Silence | Ack) -> None:
 
 
 ViewDep = Annotated[KpiView, Depends(get_view)]
+ReaderDep = Annotated[ViewReader, Depends(get_reader)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 FeedDep = Annotated[KpiFeed | None, Depends(get_feed)]
 BroadcasterDep = Annotated[Broadcaster, Depends(get_broadcaster)]

@@ -36,22 +36,21 @@ comparisons of :mod:`api.comparisons` (a test checks it).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final
+from typing import Final, Protocol
 
-from api.view import kpi_inputs, merge_sketches
+from api.view import ALL_STORES, KpiView, Rollup, finish_rollup, merge_sketches
 from shoppulse.components import COUNT_COMPONENTS, DISTINCT_COMPONENTS, sum_values
 from shoppulse.hll import HyperLogLog
 from shoppulse.inventory import GAUGE_COMPONENTS
-from shoppulse.kpis import REGISTRY, derive_kpis
 from shoppulse.snapshot import KpiSnapshot
 
 BLOCK_MINUTES: Final[tuple[int, ...]] = (60, 5, 1)
 """Block sizes, in windows, largest first: hours, five minutes, single minutes."""
-
-_INPUTS: Final[dict[str, frozenset[str]]] = {k.name: kpi_inputs(k) for k in REGISTRY}
 
 Segment = tuple[int, int]
 """``(start_ms, length_ms)`` of one block."""
@@ -182,9 +181,26 @@ def kpis_of(
     ``store_currency`` (each store's currency as the view knows it) stands in for a
     store's minutes that carry none, as in the view.
     """
+    return dict(rollup_of(stores, store_currency, ALL_STORES, "custom", 0, window_ms).kpis)
+
+
+def rollup_of(
+    stores: Mapping[str, Partial],
+    store_currency: Mapping[str, str | None],
+    store_id: str,
+    window: str,
+    start_ms: int,
+    end_ms: int,
+) -> Rollup:
+    """The rollup of the union of per-store partials over ``[start_ms, end_ms)``: what
+    :meth:`api.view.KpiView.rollup_range` answers for the same minutes (but ``revision``,
+    which is None here: a rollup of one minute is the view's to make).
+
+    ``store_currency`` (each store's currency as the view knows it) stands in for a
+    store's minutes that carry none, as in the view.
+    """
     parts = {store: p for store, p in stores.items() if p.minutes}
     values: dict[str, int] = dict.fromkeys(COUNT_COMPONENTS, 0)
-    unavailable: set[str] = set()
     merged = merge(parts.values())
     values.update(merged.sums)
     if any(p.gauges is not None for p in parts.values()):  # each store's latest, summed
@@ -194,27 +210,30 @@ def kpis_of(
                 for name in GAUGE_COMPONENTS:
                     gauge_sum[name] += part.gauges[1].get(name, 0)
         values.update(gauge_sum)
-    for name in DISTINCT_COMPONENTS:
-        sketch = merged.sketches.get(name)
-        if sketch is None:
-            unavailable.add(name)
-        else:
-            values[name] = sketch.count()
     currencies = set(merged.currencies)
     for store, part in parts.items():
         fallback = store_currency.get(store)
         if part.missing_currency and fallback:
             currencies.add(fallback)
-    if len(currencies) > 1:  # money cannot be added across currencies
-        unavailable.update(name for name in values if name.endswith("_minor"))
-    kpis = derive_kpis(values, window_ms=max(window_ms, 1))
-    mixed = len(currencies) > 1
-    for kpi in REGISTRY:
-        if (unavailable and _INPUTS[kpi.name] & unavailable) or (
-            mixed and kpi.unit == "minor_currency"
-        ):
-            kpis[kpi.name] = None
-    return kpis
+    return finish_rollup(
+        values,
+        {name: merged.sketches.get(name) for name in DISTINCT_COMPONENTS},
+        currencies,
+        store_id=store_id,
+        window=window,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        minutes=merged.minutes,
+        store_count=len(parts),
+        final=merged.minutes > 0 and merged.finals == merged.minutes,
+        revision=None,
+    )
+
+
+class Minutes(Protocol):
+    """One store's minutes, oldest first (:class:`MinuteIndex`, a view's minute index)."""
+
+    def between(self, start_ms: int, end_ms: int) -> Sequence[KpiSnapshot]: ...
 
 
 class MinuteIndex:
@@ -269,14 +288,14 @@ class RollupCache:
         """How many block partials are held."""
         return len(self._blocks)
 
-    def partial(self, store_id: str, minutes: MinuteIndex, start_ms: int, end_ms: int) -> Partial:
+    def partial(self, store_id: str, minutes: Minutes, start_ms: int, end_ms: int) -> Partial:
         """The partial of the store's minutes in ``[start_ms, end_ms)``."""
         return merge(self._parts(store_id, minutes, start_ms, end_ms, BLOCK_MINUTES))
 
     def _parts(
         self,
         store_id: str,
-        minutes: MinuteIndex,
+        minutes: Minutes,
         start_ms: int,
         end_ms: int,
         sizes: tuple[int, ...],
@@ -319,13 +338,64 @@ class RollupCache:
         return len(stale)
 
 
+class CachedRollups:
+    """The REST rollups of frozen views (:meth:`api.view.KpiView.frozen`), from a
+    :class:`RollupCache` shared by the requests' worker threads (hence the lock).
+
+    The same minutes give the same :class:`~api.view.Rollup` as the view (a test checks it);
+    a rollup of at most one minute is left to the view. Blocks not used for
+    ``sweep_interval_s`` are forgotten.
+    """
+
+    def __init__(
+        self,
+        unit_ms: int,
+        *,
+        sweep_interval_s: float = 600.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.cache = RollupCache(unit_ms)
+        self.sweep_interval_s = sweep_interval_s
+        self._monotonic = monotonic
+        self._swept_at = monotonic()
+        self._lock = threading.Lock()
+
+    def rollup_range(
+        self,
+        view: KpiView,
+        store_ids: list[str],
+        store_id: str,
+        start_ms: int,
+        end_ms: int,
+        window: str,
+    ) -> Rollup | None:
+        """The rollup of ``store_ids`` over ``[start_ms, end_ms)``, or None (a single minute)."""
+        parts: dict[str, Partial] = {}
+        with self._lock:
+            for sid in store_ids:
+                minutes = view.minute_index(sid)
+                if minutes is not None:
+                    parts[sid] = self.cache.partial(sid, minutes, start_ms, end_ms)
+            now = self._monotonic()
+            if now - self._swept_at >= self.sweep_interval_s:
+                self.cache.sweep()
+                self._swept_at = now
+        if sum(p.minutes for p in parts.values()) <= 1:
+            return None
+        currency = {sid: view.currency(sid) for sid in parts}
+        return rollup_of(parts, currency, store_id, window, start_ms, end_ms)
+
+
 __all__ = [
     "BLOCK_MINUTES",
     "EMPTY",
+    "CachedRollups",
     "MinuteIndex",
+    "Minutes",
     "Partial",
     "RollupCache",
     "kpis_of",
     "merge",
+    "rollup_of",
     "segments",
 ]

@@ -132,6 +132,12 @@ class TargetOut(BaseModel):
     projected_ratio: float | None = Field(description="attainment / expected share.")
     status: str = Field(description="no_target, too_early, met, ahead, on_track or behind.")
     summary: str
+    gmv_yesterday_minor: float | None = Field(
+        description="GMV of the same stretch of the local day 24 h earlier (local midnight to "
+        "the end of this minute, shifted back a day), to compare with `gmv_today_minor`; null "
+        "where those minutes are not held (see `yesterday_window`)."
+    )
+    yesterday_window: ComparisonWindowOut
 
 
 class ScorePartOut(BaseModel):

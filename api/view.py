@@ -58,7 +58,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final, Literal, Protocol, get_args
 
 from api.clock import DAY_MS, Clock, utc_day_start_ms, wall_clock_ms
 from shoppulse.agents import sum_agents
@@ -134,6 +134,9 @@ def kpi_inputs(kpi: KpiDef) -> frozenset[str]:
     ['orders_paid', 'sessions']
     """
     return frozenset(v for v in dataclasses.astuple(kpi.formula) if isinstance(v, str))
+
+
+_KPI_INPUTS: Final[dict[str, frozenset[str]]] = {k.name: kpi_inputs(k) for k in REGISTRY}
 
 
 def _is_money_component(name: str) -> bool:
@@ -213,15 +216,17 @@ class _StoreMinutes:
         """Insert or replace a minute; cold minutes but the latest are stored slim."""
         start = snapshot.window_start_ms
         previous_latest = self.starts[-1] if self.starts else None
-        if start not in self.by_start:
-            if not self.starts or start > self.starts[-1]:
-                self.starts.append(start)
-            else:
-                bisect.insort(self.starts, start)
-        latest = self.starts[-1]
+        is_new = start not in self.by_start
+        latest = start if previous_latest is None or start > previous_latest else previous_latest
+        # by_start first, then starts: every listed start is always in by_start
         self.by_start[start] = (
             slim(snapshot) if start < hot_from_ms and start != latest else snapshot
         )
+        if is_new:
+            if start == latest:
+                self.starts.append(start)
+            else:
+                bisect.insort(self.starts, start)
         if previous_latest is not None and latest != previous_latest < hot_from_ms:
             self.by_start[previous_latest] = slim(self.by_start[previous_latest])
         if snapshot.currency:
@@ -234,20 +239,64 @@ class _StoreMinutes:
         for start in self.starts[lo:hi]:
             self.by_start[start] = slim(self.by_start[start])
 
-    def range(self, start_ms: int, end_ms: int) -> list[KpiSnapshot]:
+    def between(self, start_ms: int, end_ms: int) -> list[KpiSnapshot]:
+        """The minutes with ``start_ms <= window_start < end_ms``, oldest first."""
         lo = bisect.bisect_left(self.starts, start_ms)
-        hi = bisect.bisect_left(self.starts, end_ms)
+        hi = bisect.bisect_left(self.starts, end_ms, lo)
         return [self.by_start[s] for s in self.starts[lo:hi]]
 
     def evict_before(self, cutoff_ms: int) -> int:
         n = bisect.bisect_left(self.starts, cutoff_ms)
-        for start in self.starts[:n]:
+        gone = self.starts[:n]
+        del self.starts[:n]  # starts first, then by_start (as put, the other way round)
+        for start in gone:
             del self.by_start[start]
-        del self.starts[:n]
         return n
+
+    def copy_between(self, spans: Iterable[tuple[int, int]]) -> _StoreMinutes:
+        """A copy holding the minutes in the sorted, disjoint ``spans`` and the latest."""
+        starts: list[int] = []
+        for start_ms, end_ms in spans:
+            lo = bisect.bisect_left(self.starts, start_ms)
+            starts.extend(self.starts[lo : bisect.bisect_left(self.starts, end_ms, lo)])
+        if self.starts and (not starts or starts[-1] != self.starts[-1]):
+            starts.append(self.starts[-1])
+        by_start = self.by_start
+        return _StoreMinutes({s: by_start[s] for s in starts}, starts, self.currency)
 
     def latest(self) -> KpiSnapshot | None:
         return self.by_start[self.starts[-1]] if self.starts else None
+
+
+class RangeRollups(Protocol):
+    """Rolls a frozen view's ranges up faster than :meth:`KpiView.rollup_range` with the same
+    result, or answers None to leave it to the view (:class:`api.rollup_cache.CachedRollups`).
+    """
+
+    def rollup_range(
+        self,
+        view: KpiView,
+        store_ids: list[str],
+        store_id: str,
+        start_ms: int,
+        end_ms: int,
+        window: str,
+    ) -> Rollup | None: ...
+
+
+def _disjoint(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The union of ``[start, end)`` ranges as sorted, disjoint ranges.
+
+    >>> _disjoint([(5, 9), (0, 2), (1, 3), (9, 10)])
+    [(0, 3), (5, 10)]
+    """
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(r for r in ranges if r[0] < r[1]):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
 
 
 def slim(snapshot: KpiSnapshot) -> KpiSnapshot:
@@ -304,6 +353,8 @@ class KpiView:
         self._stores: dict[str, _StoreMinutes] = {}
         self._last_evict_ms: int | None = None
         self._slimmed_before_ms: int | None = None
+        self.rollups: RangeRollups | None = None
+        """Set on frozen copies only (:meth:`frozen`): what :meth:`rollup_range` asks first."""
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock = wall_clock_ms) -> KpiView:
@@ -369,6 +420,45 @@ class KpiView:
         self.stats.evicted += dropped
         return dropped
 
+    def frozen(
+        self, ranges: Iterable[tuple[int, int]], *, rollups: RangeRollups | None = None
+    ) -> KpiView:
+        """A copy for reading in another thread while this view keeps changing.
+
+        It holds every store with its currency and latest minute, and the minutes starting
+        in ``ranges``; its clock is pinned to now. Call it where the view is updated (the
+        event loop), then read the copy anywhere: nothing else changes it. The snapshots are
+        shared (they are immutable), so the cost is a few references per minute.
+        ``rollups`` serves the copy's :meth:`rollup_range` (a cache of sealed blocks).
+        """
+        now = self.clock()
+        copy = KpiView(
+            history_minutes=self.history_minutes, window_ms=self.window_ms, clock=lambda: now
+        )
+        copy._last_evict_ms = copy._slimmed_before_ms = now
+        spans = _disjoint(ranges)
+        copy._stores = {sid: store.copy_between(spans) for sid, store in self._stores.items()}
+        copy.rollups = rollups
+        return copy
+
+    def rollup_bounds(self, store_id: str, window: Window) -> tuple[int, int]:
+        """``[start, end)`` that :meth:`rollup` rolls up (for ``1m``: the latest minute)."""
+        if window != "1m":
+            return self.window_bounds(window)
+        if store_id == ALL_STORES:
+            latest = list(self.latest_by_store().values())
+        else:
+            snap = self.latest(store_id)
+            latest = [snap] if snap is not None else []
+        if not latest:
+            return self.window_bounds("1m")
+        start = max(s.window_start_ms for s in latest)
+        return start, start + self.window_ms
+
+    def minute_index(self, store_id: str) -> _StoreMinutes | None:
+        """The store's minutes, with ``between(start_ms, end_ms)`` (for rollup caches)."""
+        return self._stores.get(store_id)
+
     # -- reads ------------------------------------------------------------------------------
 
     def stores(self) -> list[str]:
@@ -406,7 +496,7 @@ class KpiView:
     def minutes(self, store_id: str, start_ms: int, end_ms: int) -> list[KpiSnapshot]:
         """The store's minutes with ``start_ms <= window_start < end_ms``, oldest first."""
         store = self._stores.get(store_id)
-        return store.range(start_ms, end_ms) if store else []
+        return store.between(start_ms, end_ms) if store else []
 
     def window_bounds(self, window: Window) -> tuple[int, int]:
         """``[start, end)`` of a clock-anchored window; the end is the current minute's end."""
@@ -441,6 +531,10 @@ class KpiView:
     ) -> Rollup:
         """Roll up the minutes with ``start_ms <= window_start < end_ms``."""
         ids = self.stores() if store_id == ALL_STORES else [store_id]
+        if self.rollups is not None:
+            cached = self.rollups.rollup_range(self, ids, store_id, start_ms, end_ms, window)
+            if cached is not None:
+                return cached
         snaps = [s for sid in ids for s in self.minutes(sid, start_ms, end_ms)]
         return self._combine(store_id, window, start_ms, end_ms, snaps, exact_distinct=False)
 
@@ -521,10 +615,7 @@ class KpiView:
         exact_distinct: bool,
     ) -> Rollup:
         values: dict[str, int] = dict.fromkeys(COUNT_COMPONENTS, 0)
-        unavailable: set[str] = set()
-        approximate: list[str] = []
-        rse: float | None = None
-        notes: list[str] = []
+        sketches: dict[str, HyperLogLog | None] | None = None
         if exact_distinct and len(snaps) == 1:
             values.update(snaps[0].components)
             for name in DISTINCT_COMPONENTS:
@@ -534,57 +625,22 @@ class KpiView:
             gauges = latest_gauges((s.store_id, s.window_start_ms, s.components) for s in snaps)
             if gauges is not None:
                 values.update(gauges)  # stock levels: each store's latest minute, summed
-            for name in DISTINCT_COMPONENTS:
-                merged = merge_sketches(s.sketches.get(name) for s in snaps)
-                if merged is None:
-                    unavailable.add(name)
-                else:
-                    values[name] = merged.count()
-                    approximate.append(name)
-                    rse = merged.relative_standard_error
-            if unavailable:
-                notes.append(DISTINCT_NOTE)
-            if rse is not None:
-                notes.append(SKETCH_NOTE.format(rse=rse))
-        store_ids = sorted({s.store_id for s in snaps})
-        currencies = sorted({c for c in (self._currency_of(s) for s in snaps) if c is not None})
-        currency = currencies[0] if len(currencies) == 1 else None
-        if len(currencies) > 1:
-            unavailable.update(n for n in values if _is_money_component(n))
-            notes.append(
-                f"stores report different currencies ({', '.join(currencies)}): "
-                "money values cannot be added and are null"
-            )
-        components: dict[str, int | None] = {
-            name: (None if name in unavailable else value) for name, value in values.items()
-        }
-        for name in sorted(unavailable):
-            components[name] = None
-        kpis = derive_kpis(values, window_ms=max(end_ms - start_ms, 1))
-        unavailable_kpis = {
-            k.name
-            for k in REGISTRY
-            if kpi_inputs(k) & unavailable or (len(currencies) > 1 and k.unit == "minor_currency")
-        }
-        for name in unavailable_kpis:
-            kpis[name] = None
-        return Rollup(
+            sketches = {
+                name: merge_sketches(s.sketches.get(name) for s in snaps)
+                for name in DISTINCT_COMPONENTS
+            }
+        return finish_rollup(
+            values,
+            sketches,
+            {c for c in (self._currency_of(s) for s in snaps) if c is not None},
             store_id=store_id,
             window=window,
             start_ms=start_ms,
             end_ms=end_ms,
             minutes=len(snaps),
-            store_count=len(store_ids),
+            store_count=len({s.store_id for s in snaps}),
             final=bool(snaps) and all(s.final for s in snaps),
             revision=snaps[0].revision if len(snaps) == 1 else None,
-            currency=currency,
-            components=components,
-            kpis=kpis,
-            unavailable_components=tuple(sorted(unavailable)),
-            unavailable_kpis=tuple(sorted(unavailable_kpis)),
-            notes=tuple(notes),
-            approximate_components=tuple(approximate),
-            relative_standard_error=rse,
         )
 
     def _currency_of(self, snap: KpiSnapshot) -> str | None:
@@ -592,6 +648,84 @@ class KpiView:
             return snap.currency
         store = self._stores.get(snap.store_id)
         return store.currency if store else None
+
+
+def finish_rollup(
+    values: dict[str, int],
+    sketches: Mapping[str, HyperLogLog | None] | None,
+    currencies: Iterable[str],
+    *,
+    store_id: str,
+    window: str,
+    start_ms: int,
+    end_ms: int,
+    minutes: int,
+    store_count: int,
+    final: bool,
+    revision: int | None,
+) -> Rollup:
+    """The rollup of summed components ``values`` (``values`` is updated).
+
+    ``sketches`` holds each distinct component's merged sketch (None: not mergeable, so the
+    component and its KPIs are unavailable); ``sketches=None`` means ``values`` holds exact
+    distinct counts (one store-minute). Money is unavailable across several ``currencies``.
+    """
+    unavailable: set[str] = set()
+    approximate: list[str] = []
+    rse: float | None = None
+    notes: list[str] = []
+    if sketches is not None:
+        for name in DISTINCT_COMPONENTS:
+            merged = sketches.get(name)
+            if merged is None:
+                unavailable.add(name)
+            else:
+                values[name] = merged.count()
+                approximate.append(name)
+                rse = merged.relative_standard_error
+        if unavailable:
+            notes.append(DISTINCT_NOTE)
+        if rse is not None:
+            notes.append(SKETCH_NOTE.format(rse=rse))
+    money = sorted(currencies)
+    mixed = len(money) > 1
+    if mixed:
+        unavailable.update(n for n in values if _is_money_component(n))
+        notes.append(
+            f"stores report different currencies ({', '.join(money)}): "
+            "money values cannot be added and are null"
+        )
+    components: dict[str, int | None] = {
+        name: (None if name in unavailable else value) for name, value in values.items()
+    }
+    for name in sorted(unavailable):
+        components[name] = None
+    kpis = derive_kpis(values, window_ms=max(end_ms - start_ms, 1))
+    unavailable_kpis = {
+        k.name
+        for k in REGISTRY
+        if _KPI_INPUTS[k.name] & unavailable or (mixed and k.unit == "minor_currency")
+    }
+    for name in unavailable_kpis:
+        kpis[name] = None
+    return Rollup(
+        store_id=store_id,
+        window=window,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        minutes=minutes,
+        store_count=store_count,
+        final=final,
+        revision=revision,
+        currency=money[0] if len(money) == 1 else None,
+        components=components,
+        kpis=kpis,
+        unavailable_components=tuple(sorted(unavailable)),
+        unavailable_kpis=tuple(sorted(unavailable_kpis)),
+        notes=tuple(notes),
+        approximate_components=tuple(approximate),
+        relative_standard_error=rse,
+    )
 
 
 def apply_all(view: KpiView, snapshots: Iterable[KpiSnapshot]) -> int:
@@ -603,10 +737,12 @@ __all__ = [
     "ALL_STORES",
     "WINDOWS",
     "KpiView",
+    "RangeRollups",
     "Rollup",
     "ViewStats",
     "Window",
     "apply_all",
+    "finish_rollup",
     "kpi_inputs",
     "supersedes",
 ]

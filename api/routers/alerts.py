@@ -54,7 +54,7 @@ def alert_out(alert: BoardAlert, book: ActionBook, now_ms: int) -> AlertOut:
 
 
 @router.get("/alerts", response_model=AlertsOut, summary="List alerts")
-def list_alerts(
+async def list_alerts(
     board: AlertBoardDep,
     book: ActionBookDep,
     clock: ClockDep,

@@ -23,7 +23,9 @@ def healthz() -> HealthOut:
     summary="Readiness",
     responses={503: {"model": HealthOut, "description": "A Kafka feed has not caught up yet."}},
 )
-def readyz(feed: FeedDep, alerts_feed: AlertsFeedDep, action_log: ActionLogDep) -> JSONResponse:
+async def readyz(
+    feed: FeedDep, alerts_feed: AlertsFeedDep, action_log: ActionLogDep
+) -> JSONResponse:
     """200 once every Kafka feed has replayed its topic up to its end offsets at start, else
     503 with the first reason: the KPIs (``shoppulse.kpis``), the alerts
     (``shoppulse.alerts``) and the acknowledgements and silences

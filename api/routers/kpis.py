@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 
 from api.comparisons import compare
-from api.deps import SettingsDep, ViewDep
+from api.deps import ReaderDep, SettingsDep
+from api.reads import with_comparisons
 from api.routers.common import StoreQuery, require_store
 from api.schemas import HistoryOut, KpisOut
-from api.view import Window
+from api.view import KpiView, Window
 from shoppulse.timeutil import TimestampError, format_ts_ms, parse_ts_ms
 
 router = APIRouter(prefix="/api/v1", tags=["kpis"])
@@ -19,8 +20,8 @@ DEFAULT_HISTORY_MINUTES = 60
 
 
 @router.get("/kpis", response_model=KpisOut, summary="KPIs of a store over a window")
-def get_kpis(
-    view: ViewDep,
+async def get_kpis(
+    reader: ReaderDep,
     store: StoreQuery,
     window: Annotated[
         Window,
@@ -38,7 +39,13 @@ def get_kpis(
     windows' bounds and minutes. Where those minutes are not held a comparison's values
     are null and its ``notes`` (also appended to ``notes``) say why.
     """
-    require_store(view, store)
+    require_store(reader.view, store)
+    spans = with_comparisons(*reader.view.rollup_bounds(store, window))
+    return await reader.read(spans, lambda view: kpis_body(view, store, window))
+
+
+def kpis_body(view: KpiView, store: str, window: Window) -> dict[str, Any]:
+    """The answer of ``GET /api/v1/kpis``: the rollup with its comparisons."""
     rollup = view.rollup(store, window)
     comparisons = compare(view, rollup)
     out = rollup.to_dict()
@@ -60,8 +67,8 @@ def _parse_instant(name: str, raw: str) -> int:
 
 
 @router.get("/kpis/history", response_model=HistoryOut, summary="Minute-by-minute KPIs of a store")
-def get_history(
-    view: ViewDep,
+async def get_history(
+    reader: ReaderDep,
     settings: SettingsDep,
     store: StoreQuery,
     minutes: Annotated[
@@ -94,8 +101,8 @@ def get_history(
         )
     if end is not None and start is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="'to' needs 'from'")
-    require_store(view, store)
-    _, now_end = view.window_bounds("1m")
+    require_store(reader.view, store)
+    _, now_end = reader.view.window_bounds("1m")
     if start is not None:
         start_ms = _parse_instant("from", start)
         end_ms = _parse_instant("to", end) if end is not None else now_end
@@ -106,12 +113,15 @@ def get_history(
     else:
         end_ms = now_end
         start_ms = end_ms - (minutes or DEFAULT_HISTORY_MINUTES) * 60_000
-    points = view.history(store, start_ms, end_ms)
+    points = await reader.read(
+        [(start_ms, end_ms)],
+        lambda view: [p.to_dict() for p in view.history(store, start_ms, end_ms)],
+    )
     return {
         "store_id": store,
         "window_start": format_ts_ms(start_ms),
         "window_end": format_ts_ms(end_ms),
         "window_start_ms": start_ms,
         "window_end_ms": end_ms,
-        "points": [p.to_dict() for p in points],
+        "points": points,
     }

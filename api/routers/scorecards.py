@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import ApiConfigDep, ViewDep
+from api.config_files import ApiConfig
+from api.deps import ApiConfigDep, ReaderDep
 from api.routers.common import StoreQuery, now_utc, require_one_store
 from api.schemas import AgentScorecardOut, ScorecardOut, ScorecardsOut, ScorePartOut
+from api.view import KpiView
 from shoppulse.agents import agent_kpis
 from shoppulse.scorecards import (
     SalesInputs,
@@ -51,7 +53,9 @@ def _card(card: Scorecard) -> ScorecardOut:
         422: {"description": "`store=all`: scorecards are per store."},
     },
 )
-def get_scorecards(view: ViewDep, config: ApiConfigDep, store: StoreQuery) -> ScorecardsOut:
+async def get_scorecards(
+    reader: ReaderDep, config: ApiConfigDep, store: StoreQuery
+) -> ScorecardsOut:
     """The seed article's weighted role scores for the store's local day so far, 0-100.
 
     Sales: GMV against the pace-adjusted target (missing without a target in
@@ -68,14 +72,29 @@ def get_scorecards(view: ViewDep, config: ApiConfigDep, store: StoreQuery) -> Sc
     events: CSAT of the ratings credited to them, resolution and escalation rates per
     conversation they answered first, and their first-response p90.
     """
-    require_one_store(view, config.targets.stores, store, "scorecards")
+    require_one_store(reader.view, config.targets.stores, store, "scorecards")
+    start_ms, end_ms = _day_bounds_ms(reader.view, config, store)
+    return await reader.read(
+        [(start_ms, end_ms)], lambda frozen: scorecards_out(frozen, config, store)
+    )
+
+
+def _day_bounds_ms(view: KpiView, config: ApiConfig, store: str) -> tuple[int, int]:
+    """The store's local day now: in its target's time zone, else its scorecard's."""
+    target = config.targets.get(store)
+    tz = target.timezone if target is not None else config.scorecards.for_store(store).timezone
+    start, end = local_day_bounds(now_utc(view).astimezone(tz).date(), tz)
+    return epoch_ms(start), epoch_ms(end)
+
+
+def scorecards_out(view: KpiView, config: ApiConfig, store: str) -> ScorecardsOut:
+    """The answer of ``GET /api/v1/scorecards``."""
     now = now_utc(view)
     scoring = config.scorecards.for_store(store)
     target = config.targets.get(store)
     tz = target.timezone if target is not None else scoring.timezone
     local_now = now.astimezone(tz)
-    start, end = local_day_bounds(local_now.date(), tz)
-    start_ms, end_ms = epoch_ms(start), epoch_ms(end)
+    start_ms, end_ms = _day_bounds_ms(view, config, store)
     rollup = view.rollup_range(store, start_ms, end_ms, window="today_local")
     kpis = rollup.kpis
     notes: list[str] = []

@@ -127,7 +127,7 @@ async def create_silence(body: SilenceIn, writer: WriterDep, clock: ClockDep) ->
 
 
 @router.get("/silences", response_model=SilencesOut, summary="List silences")
-def list_silences(
+async def list_silences(
     book: ActionBookDep,
     clock: ClockDep,
     state: Annotated[
@@ -151,7 +151,7 @@ def list_silences(
     summary="Get a silence",
     responses={404: _RESPONSES[404]},
 )
-def get_silence(silence_id: SilenceId, book: ActionBookDep, clock: ClockDep) -> SilenceOut:
+async def get_silence(silence_id: SilenceId, book: ActionBookDep, clock: ClockDep) -> SilenceOut:
     """One silence, with its state now."""
     return silence_out(_find(book, silence_id), clock())
 

@@ -12,9 +12,9 @@ router = APIRouter(prefix="/api/v1", tags=["stores"])
 
 
 @router.get("/stores", response_model=StoresOut, summary="List the stores")
-def list_stores(view: ViewDep, feed: FeedDep) -> StoresOut:
+async def list_stores(view: ViewDep, feed: FeedDep) -> StoresOut:
     """Every store with minutes in the view (held back to the same UTC day last week), with its
-    latest minute."""
+    latest minute."""  # async: read on the event loop, where the feed changes the view
     out: list[StoreOut] = []
     for store_id in view.stores():
         latest = view.latest(store_id)
