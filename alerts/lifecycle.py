@@ -306,10 +306,17 @@ class AlertEngine:
             out.extend(self.observe(ev))
         return out
 
-    def tick(self, now_ms: int) -> list[dict[str, Any]]:
-        """Let time pass: promote pending alerts, repeat firing ones, expire holds."""
+    def tick(self, now_ms: int, *, promote_pending: bool = True) -> list[dict[str, Any]]:
+        """Let time pass: promote pending alerts, repeat firing ones, expire holds.
+
+        ``promote_pending=False`` is for time passing without input (a store gone quiet):
+        holds still resolve and firing alerts still repeat, but silence is no evidence that
+        a pending condition still holds, so pending alerts wait for data.
+        """
         out: list[dict[str, Any]] = []
         for st in list(self.states.values()):
+            if st.phase == "pending" and not promote_pending:
+                continue
             out.extend(self._advance(st, now_ms))
         return out
 

@@ -65,6 +65,14 @@ class Settings(BaseSettings):
     rules_file: Path | None = Field(
         default=None, description="Alert rules YAML; None: alerts/default_rules.yaml."
     )
+    alert_quiet_after_s: float = Field(
+        default=120.0,
+        gt=0,
+        description=(
+            "A store with no record for this long has its alerts advanced by wall-clock time"
+            " (held ones resolve, firing ones repeat)."
+        ),
+    )
 
     # Alert dispatcher (alerts.dispatcher).
     receivers_file: Path | None = Field(

@@ -6,12 +6,19 @@ so a store's records meet on one partition. Each store's
 :class:`alerts.lifecycle.AlertEngine` lives in the ``alert-engines`` table, so
 pending, firing and held alerts survive a restart, and every lifecycle change
 (firing, repeated firing, resolved) is published to ``shoppulse.alerts``.
+
+Engines advance with their store's records. A store that goes quiet (a shop closed for the
+night, an outage upstream) sends none, so a timer lets wall-clock time pass for the stores
+of this worker's partitions that have had no record for ``alert_quiet_after_s``: a held alert
+resolves when its flap window is over and a firing one repeats, while pending alerts wait
+for data (:meth:`alerts.lifecycle.AlertEngine.tick` with ``promote_pending=False``).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import time
+from typing import Any, Final
 
 import orjson
 
@@ -24,6 +31,13 @@ from streams.tables import DecodedValues
 
 log = logging.getLogger("shoppulse.alerting")
 
+#: How often quiet stores are looked for (at most; twice per ``alert_quiet_after_s``).
+QUIET_TICK_INTERVAL_S: Final = 30.0
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
 
 def install_alerting(app: Any, settings: Settings, rules: RuleSet) -> None:
     kpis_name, signals_name = settings.topic(topics.KPIS), settings.topic(topics.SIGNALS)
@@ -34,6 +48,8 @@ def install_alerting(app: Any, settings: Settings, rules: RuleSet) -> None:
     )
     table.value_serializer = "raw"
     engines = DecodedValues(table, lambda raw: AlertEngine.from_state(rules, orjson.loads(raw)))
+    #: store -> (partition of its records, wall-clock time of its last record here)
+    last_seen: dict[str, tuple[int, int]] = {}
 
     @app.agent(source, name="shoppulse.alerting")  # type: ignore[untyped-decorator]
     async def evaluate(stream: Any) -> None:
@@ -51,6 +67,7 @@ def install_alerting(app: Any, settings: Settings, rules: RuleSet) -> None:
             except (ValueError, KeyError, TypeError) as exc:
                 log.warning("skipping an unreadable record: %s", exc)
                 continue
+            last_seen[store_id] = (event.message.partition, _wall_ms())
             engine = engines.take(store_id)
             if engine is None:
                 engine = AlertEngine(rules)
@@ -64,4 +81,36 @@ def install_alerting(app: Any, settings: Settings, rules: RuleSet) -> None:
             raw = jsonbytes.dumps(engine.to_state())
             engines.put(event.message.partition, store_id, engine, raw)
             for change in changes:
+                await alerts.send(key=store_id.encode(), value=orjson.dumps(change))
+
+    quiet_after_ms = int(settings.alert_quiet_after_s * 1000)
+
+    @app.timer(  # type: ignore[untyped-decorator]
+        interval=min(QUIET_TICK_INTERVAL_S, settings.alert_quiet_after_s / 2)
+    )
+    async def tick_quiet_stores() -> None:
+        tables: Any = app.tables
+        if app.rebalancing or not tables.recovery.completed.is_set():
+            return
+        owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == kpis_name}
+        now = _wall_ms()
+        for store_id, (partition, seen_ms) in list(last_seen.items()):
+            if partition not in owned:
+                del last_seen[store_id]  # its partition moved: its new owner ticks it
+                continue
+            if now - seen_ms < quiet_after_ms:
+                continue
+            engine = engines.take(store_id)
+            if engine is None:
+                continue
+            changes = engine.tick(now, promote_pending=False)
+            if not changes:
+                continue  # nothing changed: the table keeps its bytes (decoded again later)
+            engines.put(partition, store_id, engine, jsonbytes.dumps(engine.to_state()))
+            for change in changes:
+                log.info(
+                    "quiet store: alert %s",
+                    change["status"],
+                    extra={"store_id": store_id, "alertname": change["labels"]["alertname"]},
+                )
                 await alerts.send(key=store_id.encode(), value=orjson.dumps(change))

@@ -254,6 +254,11 @@ def test_anomaly_rule_with_for_needs_ticks() -> None:
     (fired,) = engine.tick(T0 + 3 * M)
     assert fired["status"] == "firing"
     assert engine.tick(T0 + 4 * M) == []
+    # time passing without input (a quiet store) does not promote a pending alert
+    quiet = AlertEngine(load_rules(text))
+    quiet.on_signal(_signal("firing", T0))
+    assert quiet.tick(T0 + 10 * M, promote_pending=False) == []
+    assert [a["status"] for a in quiet.tick(T0 + 10 * M)] == ["firing"]
     # a signal that resolves while still pending emits nothing
     engine2 = AlertEngine(load_rules(text))
     engine2.on_signal(_signal("firing", T0))

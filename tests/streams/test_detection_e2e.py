@@ -3,7 +3,9 @@ shoppulse.signals → rule-based alerts on shoppulse.alerts."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -11,6 +13,7 @@ import pytest
 
 from shoppulse import topics
 from shoppulse.settings import Settings
+from shoppulse.timeutil import format_ts_ms
 from tests.conftest import WorkerFactory
 from tests.kafka_helpers import poll_until, producer
 
@@ -175,3 +178,53 @@ def test_default_rules_turn_signals_into_alerts(
     assert STORE in outage["annotations"]["description"]
     firings = [a for a in alerts if a["labels"]["alertname"] == "checkout_outage"]
     assert len(firings) == 1  # deduplicated: one notification while it keeps firing
+
+
+def test_a_held_alert_of_a_store_gone_quiet_resolves_by_wall_clock(
+    settings: Settings, start_worker: WorkerFactory, tmp_path: Path
+) -> None:
+    """A rule fires on busy minutes and clears on the last one, then the store sends nothing
+    more. The flap window holds the resolution; no later minute will ever end the hold, so
+    the alerting agent lets wall-clock time pass for the quiet store and resolves it."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "flap_window: 3m\nrules:\n"
+        '  - {name: rush, kind: threshold, kpi: orders, op: ">", value: 5}\n'
+    )
+    start_worker(
+        settings.model_copy(
+            update={"rules_file": rules, "alert_quiet_after_s": 4.0, "detection_enabled": False}
+        )
+    )
+    t0 = time.time_ns() // 1_000_000 - 20 * 60_000
+    t0 -= t0 % 60_000
+    p = producer(settings)
+    for minute, paid in enumerate((10, 10, 10, 1)):
+        for o in range(paid):
+            order = {
+                "event_id": f"q{minute}-{o}",
+                "store_id": "quiet-store",
+                "ts": t0 + minute * 60_000 + o * 1_000,
+                "order_id": f"q{minute}-{o}",
+                "customer_id": f"c{o}",
+                "status": "paid",
+                "amount_minor": 1_000,
+                "currency": "EUR",
+            }
+            p.send(settings.topic(topics.ORDERS), key=b"quiet-store", value=orjson.dumps(order))
+    p.flush()
+
+    def rush(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [a for a in alerts if a["labels"]["alertname"] == "rush"]
+
+    alerts = poll_until(
+        settings,
+        topics.ALERTS,
+        lambda a: {x["status"] for x in rush(a)} == {"firing", "resolved"},
+        120.0,
+    )
+    firing, resolved = rush(alerts)
+    assert firing["status"] == "firing"
+    assert firing["startsAt"] == format_ts_ms(t0)
+    assert resolved["status"] == "resolved"
+    assert resolved["endsAt"] == format_ts_ms(t0 + 3 * 60_000)  # the first quiet minute
