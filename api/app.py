@@ -24,6 +24,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
 import shoppulse
 from alerts.action_log import ActionLog
@@ -99,8 +100,9 @@ def create_app(
     acknowledgements and silences are recorded by ``actions`` if given (else those routes
     answer 503), and ``/readyz`` answers 503. ``clock`` (epoch ms) defaults to the view's.
 
-    Access control (:mod:`api.auth`): with ``SHOPPULSE_API_KEYS`` set, the data routes and
-    ``/ws/live`` need a viewer key (unless ``SHOPPULSE_API_KIOSK``), acknowledgements and
+    Access control (:mod:`api.auth`): with ``SHOPPULSE_API_KEYS`` set, the data routes,
+    ``/metrics`` and ``/ws/live`` need a viewer key (unless ``SHOPPULSE_API_KIOSK``),
+    acknowledgements and
     silences an operator key, ``POST /api/v1/events`` an ingest key; health, the page and
     its static files stay open. Ingested events go to ``event_producer`` (default: Kafka).
 
@@ -142,8 +144,13 @@ def create_app(
     app.state.event_producer = (
         event_producer if event_producer is not None else KafkaEventProducer(settings)
     )
+    registry = CollectorRegistry()  # the app's own, never the global default one
+    ProcessCollector(registry=registry)  # process_* (CPU, memory, file descriptors)
+    PlatformCollector(registry=registry)  # python_info
+    GCCollector(registry=registry)  # python_gc_*
     app.state.metrics = ApiMetrics.create(
         the_view,
+        registry=registry,
         broadcaster=broadcaster,
         board=board,
         feeds={
@@ -154,6 +161,7 @@ def create_app(
     )
     viewer = [Depends(require("viewer"))]
     for router in (
+        metrics.router,
         stores.router,
         kpis.router,
         targets.router,
@@ -163,7 +171,7 @@ def create_app(
         live.router,
     ):
         app.include_router(router, dependencies=viewer)
-    for router in (events.router, health.router, metrics.router, page.router):
+    for router in (events.router, health.router, page.router):
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
     origins = [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]

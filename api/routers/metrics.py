@@ -1,4 +1,8 @@
-"""``GET /metrics``: Prometheus' text format (0.0.4), open like ``/healthz``.
+"""``GET /metrics``: Prometheus' text format (0.0.4).
+
+It carries every store's KPIs, so with API keys configured it needs a viewer key, as the
+other reads do (:func:`api.app.create_app`; open in kiosk mode like them): Prometheus sends it
+with ``authorization: {type: Bearer, credentials_file: ...}`` in its scrape config (ADR 9).
 
 A route of its own, not ``app.mount("/metrics", make_asgi_app())``, which answers
 ``/metrics`` with a redirect to ``/metrics/``; and the KPI samples are refreshed on the

@@ -12,7 +12,9 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 
 from alerts.board import AlertBoard
 from api.app import create_app
@@ -214,17 +216,64 @@ def metrics_client(clock: FakeClock) -> Iterator[tuple[TestClient, KpiView, Aler
     view = KpiView(clock=clock)
     _fill(view, clock.now_ms, seed=5)
     board = AlertBoard()
-    settings = Settings(topic_namespace="unit.", api_keys=f"ops:operator:{hash_key('k' * 32)}")
+    keys = [f"ops:operator:{hash_key('k' * 32)}", f"wall:viewer:{hash_key(VIEWER_KEY)}"]
+    keys.append(f"shop:ingest:{hash_key('i' * 32)}")
+    settings = Settings(topic_namespace="unit.", api_keys=",".join(keys))
     app = create_app(settings, start_feed=False, view=view, alert_board=board)
     with TestClient(app) as client:
         yield client, view, board
 
 
-def test_metrics_route_is_open_and_promtool_clean(
+VIEWER_KEY = "v" * 32
+
+
+def test_metrics_need_a_viewer_key_when_keys_are_set(
+    metrics_client: tuple[TestClient, KpiView, AlertBoard],
+) -> None:
+    client, _, _ = metrics_client
+    response = client.get("/metrics")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert "shoppulse_kpi" not in response.text
+    assert client.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
+    ingest = {"Authorization": "Bearer " + "i" * 32}
+    assert client.get("/metrics", headers=ingest).status_code == 403
+    viewer = {"Authorization": f"Bearer {VIEWER_KEY}"}
+    assert client.get("/metrics", headers=viewer).status_code == 200
+
+
+def test_kiosk_mode_keeps_metrics_readable_like_the_other_reads(clock: FakeClock) -> None:
+    settings = Settings(
+        topic_namespace="unit.", api_keys=f"wall:viewer:{hash_key(VIEWER_KEY)}", api_kiosk=True
+    )
+    app = create_app(settings, start_feed=False, view=KpiView(clock=clock))
+    with TestClient(app) as client:
+        assert client.get("/metrics").status_code == 200
+        assert client.get("/api/v1/stores").status_code == 200
+
+
+def test_the_api_exports_process_and_python_collectors(
+    metrics_client: tuple[TestClient, KpiView, AlertBoard],
+) -> None:
+    client, _, _ = metrics_client
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {VIEWER_KEY}"}).text
+    for family in (
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "python_info",
+        "python_gc_objects_collected_total",
+    ):
+        assert re.search(rf"^{family}(\{{| )", text, re.MULTILINE), family
+    app = client.app
+    assert isinstance(app, FastAPI)
+    assert app.state.metrics.registry is not REGISTRY  # injected, not the global one
+
+
+def test_metrics_route_is_promtool_clean(
     metrics_client: tuple[TestClient, KpiView, AlertBoard], clock: FakeClock
 ) -> None:
     client, _, board = metrics_client
-    assert client.get("/api/v1/stores").status_code == 401  # keys are configured...
+    assert client.get("/api/v1/stores").status_code == 401  # keys are configured
     board.apply(
         alert(
             name="roas_low",
@@ -240,7 +289,7 @@ def test_metrics_route_is_open_and_promtool_clean(
             description="",
         )
     )
-    response = client.get("/metrics")  # ...but /metrics is open, like /healthz
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {VIEWER_KEY}"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     text = response.text
@@ -270,8 +319,8 @@ def test_websocket_clients_are_counted(
     headers = {"X-API-Key": "k" * 32}
     with client.websocket_connect("/ws/live?store=all", headers=headers) as ws:
         assert ws.receive_json()["type"] == "snapshot"
-        assert "shoppulse_websocket_clients 1.0" in client.get("/metrics").text
-    assert "shoppulse_websocket_clients 0.0" in client.get("/metrics").text
+        assert "shoppulse_websocket_clients 1.0" in client.get("/metrics", headers=headers).text
+    assert "shoppulse_websocket_clients 0.0" in client.get("/metrics", headers=headers).text
 
 
 def _value(text: str, series: str) -> float:
