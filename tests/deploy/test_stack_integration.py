@@ -39,7 +39,7 @@ from shoppulse.alert_shape import alert
 from shoppulse.dashboards import render_all
 from shoppulse.grafana import panel_targets, resolve
 from shoppulse.kafka_config import kafka_python_config
-from shoppulse.kpis import REGISTRY
+from shoppulse.kpis import REGISTRY, kpi_inputs
 from shoppulse.metric_names import KPI_METRIC_BY_NAME, KPI_METRICS
 from shoppulse.settings import Settings
 from shoppulse.topic_admin import ensure_topics
@@ -99,7 +99,10 @@ five-minute windows of this traffic) and have none (over 1h and today they have 
 SUMMED = ("orders", "conversations")
 """Counts: ``all`` is the sum of the stores (5m, 1h and today; 1m is the latest minute
 any store has, which need not be each store's latest)."""
-MONEY = {k.name for k in REGISTRY if k.unit == "minor_currency"}
+MONEY = {k.name for k in REGISTRY if any(c.endswith("_minor") for c in kpi_inputs(k))}
+"""KPIs that read money: null for ``all`` over windows where both stores (EUR and USD) have
+minutes (1h, today; a recorded today-against-yesterday ratio is today's). ``1m`` of
+``all`` is the latest minute any store has, which may be one store's alone."""
 
 
 @dataclass
@@ -304,8 +307,11 @@ def _query_problems(
     store = STORE_IN_EXPR.search(expr)
     window = WINDOW_IN_EXPR.search(expr)
     if kpi in MONEY and store is not None and store.group(1) == "all":
-        # Money summed across the stores' two currencies is null, so it has no sample.
-        return [f"{len(series)} series of money across currencies"] if series else []
+        if (window.group(1) if window else "today") in {"1h", "today"}:
+            # Money summed across the stores' two currencies is null: no sample.
+            return [f"{len(series)} series of money across currencies"] if series else []
+        if not series:
+            return []  # the latest minute(s) of both stores: no sample either
     if not series:
         short = window is not None and window.group(1) in SHORT_WINDOWS
         return [] if short and kpi not in NEVER_EMPTY else ["no data"]
@@ -416,8 +422,8 @@ def test_every_dashboard_panel_query_returns_sensible_data(stack: Stack) -> None
     assert not problems, f"{len(problems)} problems, {evaluated} queries:\n" + "\n".join(
         problems[:40]
     )
-    # 3 store choices x 4 windows of the KPI dashboards, and the pipeline's queries.
-    assert evaluated > 600
+    # 3 store choices x 4 windows of the KPI dashboards, and the pipeline: 571 distinct.
+    assert evaluated > 500
 
 
 def test_rules_evaluate_and_prometheus_finds_alertmanager(stack: Stack) -> None:
