@@ -85,6 +85,31 @@ OperatorKey = Annotated[ApiKey | None, Depends(require("operator"))]
 IngestKey = Annotated[ApiKey | None, Depends(require("ingest"))]
 
 
+def acting_as(key: ApiKey | None, claimed: str | None, comment: str, field: str) -> tuple[str, str]:
+    """Who acts, and the comment to record with it.
+
+    With API keys configured, the presenting key's name (a different name the client sent in
+    ``field`` is kept as a note at the end of the comment); without keys (``key`` is None:
+    writes never run as kiosk reads), the name the client sent, which is then required (422).
+
+    >>> acting_as(ApiKey("ana", "operator", "sha256:0"), "bob", "seen", "by")
+    ('ana', 'seen (by sent: bob)')
+    >>> acting_as(None, "bob", "seen", "by")
+    ('bob', 'seen')
+    """
+    if key is None:
+        if not claimed:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                detail=f"{field} is required: who does this (the API has no keys to tell)",
+            )
+        return claimed, comment
+    if claimed and claimed != key.name:
+        note = f"({field} sent: {claimed})"
+        comment = f"{comment} {note}" if comment else note
+    return key.name, comment
+
+
 def redact(text: str) -> str:
     """``text`` with API keys in query strings replaced by ``***``.
 

@@ -239,7 +239,12 @@ class AlertAckOut(AckOut):
 class AckIn(_CamelIn):
     """Who acknowledges, and why."""
 
-    by: Name = Field(description="Who acknowledges (required, not blank).")
+    by: Name | None = Field(
+        default=None,
+        description="Who acknowledges. With API keys configured the name of the presenting "
+        "key is recorded instead (a different `by` is kept as a note in the comment); without "
+        "keys it is required.",
+    )
     comment: Text = ""
 
 
@@ -295,7 +300,12 @@ class SilenceIn(_CamelIn):
     duration: str | None = Field(
         default=None, description="Instead of endsAt: a whole number with s, m or h, e.g. 2h."
     )
-    created_by: Name
+    created_by: Name | None = Field(
+        default=None,
+        description="Who silences. With API keys configured the name of the presenting key "
+        "is recorded instead (a different `createdBy` is kept as a note in the comment); "
+        "without keys it is required.",
+    )
     comment: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)
     ] = Field(description="Why (required, like Alertmanager).")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 
 from alerts.actions import Ack, ActionBook
 from alerts.board import BoardAlert, StatusFilter
-from api.auth import require
+from api.auth import OperatorKey, acting_as
 from api.deps import (
     ActionBookDep,
     ActionWriterDep,
@@ -23,8 +23,6 @@ from api.schemas import AckIn, AckOut, AlertAckOut, AlertOut, AlertsOut
 from api.view import ALL_STORES
 from shoppulse.timeutil import format_ts_ms
 
-#: Writes need an operator key (reads, a viewer key: see api.app).
-OPERATOR = [Depends(require("operator"))]
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
 AlertId = Annotated[
@@ -89,7 +87,6 @@ async def list_alerts(
 
 @router.post(
     "/alerts/{alert_id}/ack",
-    dependencies=OPERATOR,
     response_model=AlertAckOut,
     summary="Acknowledge a firing alert",
     responses={
@@ -106,13 +103,15 @@ async def ack_alert(
     feed: AlertsFeedDep,
     writer: WriterDep,
     clock: ClockDep,
+    key: OperatorKey,
 ) -> AlertAckOut:
-    """Acknowledge the current occurrence (``startsAt``) of a firing alert.
+    """Acknowledge the current occurrence (``startsAt``) of a firing alert (an operator key).
 
     Recorded on Kafka, so it survives restarts. Acknowledging again answers the first
     acknowledgement unchanged. When the alert resolves and fires again, the new occurrence
-    is not acknowledged.
+    is not acknowledged. With API keys, ``by`` is the presenting key's name.
     """
+    by, comment = acting_as(key, body.by, body.comment, "by")
     alert = board.get(alert_id)
     if alert is None:
         if feed is not None and not feed.caught_up:
@@ -135,7 +134,7 @@ async def ack_alert(
     async with lock:  # one acknowledgement per occurrence, even for concurrent requests
         ack = writer.book.ack_for(alert.fingerprint, alert.starts_at)
         if ack is None:
-            ack = Ack(alert.fingerprint, alert.starts_at, body.by, body.comment, clock())
+            ack = Ack(alert.fingerprint, alert.starts_at, by, comment, clock())
             await publish_action(writer, ack)
     return AlertAckOut(
         alert_id=alert.fingerprint,

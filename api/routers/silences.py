@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 from alerts.actions import ActionBook, ActionError, Matcher, Silence
 from alerts.rules import parse_duration_ms
-from api.auth import require
+from api.auth import OperatorKey, acting_as, require
 from api.deps import ActionBookDep, ClockDep, WriterDep, publish_action
 from api.schemas import MatcherModel, SilenceIn, SilenceOut, SilencesOut
 from shoppulse.timeutil import MAX_TS_MS, TimestampError, format_ts_ms, parse_ts_ms
@@ -88,20 +88,23 @@ def _find(book: ActionBook, silence_id: str) -> Silence:
 
 @router.post(
     "/silences",
-    dependencies=OPERATOR,
     response_model=SilenceOut,
     status_code=status.HTTP_201_CREATED,
     summary="Create a silence",
     responses={503: _RESPONSES[503]},
 )
-async def create_silence(body: SilenceIn, writer: WriterDep, clock: ClockDep) -> SilenceOut:
+async def create_silence(
+    body: SilenceIn, writer: WriterDep, clock: ClockDep, key: OperatorKey
+) -> SilenceOut:
     """Silence the notifications of every alert all ``matchers`` match, for every receiver.
 
     ``startsAt`` defaults to now (a start in the past is moved to now, as Alertmanager
     does); give ``endsAt`` or a ``duration`` (``90s``, ``30m``, ``2h``), not both. At least
     one matcher must not match an empty label value, so a silence cannot mute every alert
-    by accident. Alerts stay listed by ``GET /api/v1/alerts``, with ``silencedBy``.
+    by accident. Alerts stay listed by ``GET /api/v1/alerts``, with ``silencedBy``. With
+    API keys, ``createdBy`` is the presenting key's name.
     """
+    created_by, comment = acting_as(key, body.created_by, body.comment, "createdBy")
     now = clock()
     start, end = _bounds(body, now)
     try:
@@ -116,8 +119,8 @@ async def create_silence(body: SilenceIn, writer: WriterDep, clock: ClockDep) ->
             matchers=matchers,
             starts_at_ms=start,
             ends_at_ms=end,
-            created_by=body.created_by,
-            comment=body.comment,
+            created_by=created_by,
+            comment=comment,
             updated_at_ms=now,
         )
     except ActionError as exc:

@@ -21,6 +21,7 @@ from alerts.actions import Ack, ActionBook, Matcher, Silence
 from alerts.board import AlertBoard
 from api.alerts_feed import AlertsFeed
 from api.app import create_app
+from api.security import hash_key
 from api.view import KpiView
 from shoppulse.settings import Settings
 from shoppulse.timeutil import format_ts_ms
@@ -218,7 +219,7 @@ def test_ack_of_a_resolved_alert_is_409(
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({}, "Field required"),
+        ({}, "by is required: who does this (the API has no keys to tell)"),
         ({"by": ""}, "at least 1 character"),
         ({"by": "   "}, "at least 1 character"),
         ({"by": "x" * 201}, "at most 200 characters"),
@@ -358,3 +359,40 @@ def test_readiness_waits_for_the_alert_and_action_feeds(api_settings: Settings) 
     assert body["reason"] == "kpis: not started; alerts: not started; alert_actions: not started"
     assert set(body["feeds"]) == {"kpis", "alerts", "alert_actions"}
     assert body["feeds"]["alert_actions"]["topic"] == "unit.shoppulse.alert-actions"
+
+
+OPERATOR_KEY = "o" * 32
+
+
+@pytest.mark.parametrize(
+    ("body", "by", "comment"),
+    [
+        ({}, "ana", ""),
+        ({"by": "ana", "comment": "on it"}, "ana", "on it"),
+        ({"by": "mallory", "comment": "on it"}, "ana", "on it (by sent: mallory)"),
+        ({"by": "mallory"}, "ana", "(by sent: mallory)"),
+    ],
+)
+def test_with_keys_the_ack_records_the_presenting_keys_name(
+    view: KpiView,
+    board: AlertBoard,
+    writer: FakeActionWriter,
+    filled: AlertBoard,
+    body: dict[str, str],
+    by: str,
+    comment: str,
+) -> None:
+    settings = Settings(topic_namespace="unit.", api_keys=f"ana:operator:{hash_key(OPERATOR_KEY)}")
+    app = create_app(settings, start_feed=False, view=view, alert_board=board, actions=writer)
+    with TestClient(app) as client:
+        headers = {"Authorization": f"Bearer {OPERATOR_KEY}"}
+        r = client.post(f"/api/v1/alerts/{fp()}/ack", json=body, headers=headers)
+        assert r.status_code == 200, r.text
+        assert (r.json()["by"], r.json()["comment"]) == (by, comment)
+        assert [(a.by, a.comment) for a in writer.published if isinstance(a, Ack)] == [
+            (by, comment)
+        ]
+        alerts = {
+            a["id"]: a for a in client.get("/api/v1/alerts", headers=headers).json()["alerts"]
+        }
+        assert alerts[fp()]["ack"]["by"] == "ana"

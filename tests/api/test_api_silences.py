@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from alerts.actions import Silence
 from alerts.board import AlertBoard
 from api.app import create_app
+from api.security import hash_key
 from api.view import KpiView
 from shoppulse.settings import Settings
 from shoppulse.timeutil import format_ts_ms
@@ -141,7 +142,7 @@ def test_default_op_is_equality(client: TestClient) -> None:
         ({"matchers": [{"name": "store_id", "value": ".*", "op": "=~"}]}, "would mute every alert"),
         ({"matchers": [{"name": "team", "value": ""}]}, "would mute every alert"),
         ({"matchers": [{"name": "store_id", "value": "s1", "op": "!="}]}, "would mute every alert"),
-        ({"createdBy": None}, "Field required"),
+        ({"createdBy": None}, "createdBy is required: who does this"),
         ({"createdBy": " "}, "at least 1 character"),
         ({"comment": ""}, "at least 1 character"),
         ({"comment": "x" * 1001}, "at most 1000 characters"),
@@ -269,10 +270,30 @@ def test_openapi_documents_the_silence_shape(app: FastAPI) -> None:
         "createdBy",
         "comment",
     }
-    assert set(body_schema["required"]) == {"matchers", "createdBy", "comment"}
+    assert set(body_schema["required"]) == {"matchers", "comment"}  # createdBy: without keys
     out = schema["components"]["schemas"]["SilenceOut"]["properties"]
     assert out["state"]["enum"] == ["pending", "active", "expired"]
     post = schema["paths"]["/api/v1/silences"]["post"]
     assert {"201", "422", "503"} <= set(post["responses"])
     delete = schema["paths"]["/api/v1/silences/{silence_id}"]["delete"]
     assert {"200", "404", "503"} <= set(delete["responses"])
+
+
+def test_with_keys_a_silence_records_the_presenting_keys_name(
+    view: KpiView, board: AlertBoard, writer: FakeActionWriter
+) -> None:
+    key = "o" * 32
+    settings = Settings(topic_namespace="unit.", api_keys=f"ana:operator:{hash_key(key)}")
+    app = create_app(settings, start_feed=False, view=view, alert_board=board, actions=writer)
+    with TestClient(app) as client:
+        headers = {"X-API-Key": key}
+        r = client.post("/api/v1/silences", json=body(createdBy="mallory"), headers=headers)
+        assert r.status_code == 201, r.text
+        assert (r.json()["createdBy"], r.json()["comment"]) == (
+            "ana",
+            "maintenance (createdBy sent: mallory)",
+        )
+        r = client.post("/api/v1/silences", json=body(createdBy=None), headers=headers)
+        assert r.status_code == 201, r.text
+        assert r.json()["createdBy"] == "ana"
+    assert [s.created_by for s in writer.published if isinstance(s, Silence)] == ["ana", "ana"]
