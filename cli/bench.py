@@ -33,6 +33,7 @@ from typing import Any
 import orjson
 from rich.progress import Progress
 
+from cli import bench_fanout
 from cli.bench_memory import rss_mb, state_sizes
 from cli.bench_recovery import measure_recovery
 from cli.broker import LocalKafka, kafka_version
@@ -78,6 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fanout-seconds", type=float, default=20.0, help="length of each fan-out round"
     )
+    bench_fanout.add_arguments(parser)
     parser.add_argument(
         "--workers",
         type=int,
@@ -245,10 +247,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             )
             ensure_topics(settings)
             if args.fanout:
-                from cli.bench_fanout import measure_fanout
-
-                fanout = measure_fanout(
-                    settings, workdir, clients=args.fanout, seconds=args.fanout_seconds
+                fanout = bench_fanout.measure_fanout(
+                    settings,
+                    workdir,
+                    clients=args.fanout,
+                    seconds=args.fanout_seconds,
+                    **bench_fanout.options(args),
                 )
                 fanout["kafka"] = kafka_version() if broker is not None else "external"
                 print(json.dumps(fanout), flush=True)
