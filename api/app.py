@@ -37,7 +37,7 @@ from api.clock import Clock
 from api.config_files import load_api_config
 from api.deps import ActionWriter
 from api.feed import KpiFeed
-from api.limits import BodySizeLimit
+from api.limits import BodySizeLimit, BodyTooLargeError, JsonOnly, body_too_large
 from api.metrics import ApiMetrics
 from api.producer import EventProducer, KafkaEventProducer
 from api.reads import ViewReader
@@ -173,6 +173,8 @@ def create_app(
         app.include_router(router, dependencies=viewer)
     for router in (events.router, health.router, page.router):
         app.include_router(router)
+    app.add_exception_handler(BodyTooLargeError, body_too_large)
+    app.add_middleware(JsonOnly)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
     origins = [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]
     if origins:

@@ -27,8 +27,6 @@ import orjson
 from shoppulse.events import EVENT_MODELS, MAX_EVENT_BYTES, Rejection, decode_event
 
 MAX_BATCH: Final = 1_000
-#: The largest request body: a full batch of events of typical size.
-MAX_BODY_BYTES: Final = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +57,14 @@ class IngestError(ValueError):
         self.errors = tuple(errors)
 
 
-def parse_ingest(body: bytes) -> list[IngestRecord]:
-    """The records to produce, or :class:`IngestError` (nothing to produce)."""
-    if len(body) > MAX_BODY_BYTES:
-        raise IngestError(f"the body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
+def parse_ingest(body: bytes, max_body_bytes: int | None = None) -> list[IngestRecord]:
+    """The records to produce, or :class:`IngestError` (nothing to produce).
+
+    ``max_body_bytes`` is ``settings.api_max_body_bytes`` (the API's middleware refuses a
+    larger body with a 413 before this runs; None: no limit here).
+    """
+    if max_body_bytes is not None and len(body) > max_body_bytes:
+        raise IngestError(f"the body is {len(body)} bytes; the limit is {max_body_bytes}")
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

@@ -6,8 +6,10 @@ import argparse
 import logging
 import logging.config
 import sys
+from typing import Final
 
 import uvicorn
+from fastapi import FastAPI
 
 from api.app import create_app
 from api.auth import RedactKeys
@@ -28,6 +30,25 @@ def uvicorn_log_config(level: str) -> dict[str, object]:
     return config
 
 
+WS_MAX_FRAME_BYTES: Final = 64 * 1024
+"""The largest websocket message uvicorn accepts (its default is 16 MiB); a client's
+messages are subscriptions of at most :data:`api.messages.MAX_CLIENT_MESSAGE_CHARS`, so a
+bigger one is refused (closed with 1009) before it is buffered."""
+
+
+def uvicorn_config(app: FastAPI, settings: Settings, *, log_level: str = "info") -> uvicorn.Config:
+    """How :func:`serve` runs ``app`` under uvicorn."""
+    return uvicorn.Config(
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=uvicorn_log_config(log_level),
+        log_level=log_level,
+        lifespan="on",
+        ws_max_size=WS_MAX_FRAME_BYTES,
+    )
+
+
 def serve(settings: Settings, *, log_level: str = "info") -> None:
     """Serve the API on ``settings.api_host:settings.api_port`` until interrupted (blocking).
 
@@ -44,14 +65,10 @@ def serve(settings: Settings, *, log_level: str = "info") -> None:
             "topic": settings.topic("shoppulse.kpis"),
         },
     )
-    uvicorn.run(
-        app,
-        host=settings.api_host,
-        port=settings.api_port,
-        log_config=uvicorn_log_config(log_level),
-        log_level=log_level,
-        lifespan="on",
-    )
+    server = uvicorn.Server(uvicorn_config(app, settings, log_level=log_level))
+    server.run()
+    if not server.started:  # as uvicorn.run: it could not start (the port is taken...)
+        raise SystemExit(3)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

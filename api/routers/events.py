@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from api.auth import IngestKey
-from api.deps import EventProducerDep
+from api.deps import EventProducerDep, SettingsDep
 from api.ingest import MAX_BATCH, IngestError, parse_ingest
 from api.producer import ProducerUnavailableError
 
@@ -49,16 +49,19 @@ _BODY_SCHEMA = {
     },
     responses={
         413: {"description": "The body is larger than SHOPPULSE_API_MAX_BODY_BYTES."},
+        415: {"description": "The Content-Type is not application/json."},
         422: {"description": "Some events are invalid; nothing was produced."},
         503: {"description": "Kafka did not take the events; nothing is lost, try again."},
     },
 )
-async def ingest(request: Request, producer: EventProducerDep, _key: IngestKey) -> IngestOut:
+async def ingest(
+    request: Request, producer: EventProducerDep, settings: SettingsDep, _key: IngestKey
+) -> IngestOut:
     """One envelope ``{"topic", "event"}`` or an array of up to 1,000. All or nothing: if any
     event breaks its topic's contract, the answer lists each by index and reason and nothing
     is produced. Accepted events are on Kafka (acknowledged by all in-sync replicas)."""
     try:
-        records = parse_ingest(await request.body())
+        records = parse_ingest(await request.body(), settings.api_max_body_bytes)
     except IngestError as exc:
         raise HTTPException(
             422,
