@@ -410,7 +410,10 @@ function renderGmv(rows, from, to) {
     const gmv = t ? t.live.value(state.minutes, "gmv_minor") : todayValue("gmv_minor");
     delete valueEl.dataset.multi;
     setValue(valueEl, state.today || t ? fmt.money(gmv, t ? t.body.currency : currency) : fmt.DASH);
-    setChange(changeEl, change(todayValue("gmv_minor"), yesterdayKpi("gmv_minor")));
+    // The same window as the number: the store's local day so far with a target (the
+    // target's own yesterday), else the UTC day's comparison.
+    const before = t ? (t.body.gmv_yesterday_minor ?? null) : yesterdayKpi("gmv_minor");
+    setChange(changeEl, change(gmv, before));
   }
   targetEl.hidden = !t;
   const foot = $("gmv-foot");

@@ -116,3 +116,37 @@ def test_no_targets_file_means_no_targets(view: KpiView) -> None:
     app = create_app(Settings(topic_namespace="unit."), start_feed=False, view=view)
     with TestClient(app) as c:
         assert c.get("/api/v1/targets", params={"store": "tokyo"}).status_code == 404
+
+
+def test_yesterday_is_the_same_stretch_of_the_local_day_not_the_utc_day(
+    client: TestClient, view: KpiView
+) -> None:
+    """The wall page compares the target's GMV (local day) with ``gmv_yesterday_minor``:
+    New York yesterday from local midnight (04:00 UTC) to 08:01 local, not the UTC day."""
+    day = 86_400_000
+    nyc_midnight = _ms("2024-05-01T00:00:00-04:00")
+    for start, gmv in (
+        (nyc_midnight - day - MIN, 1_000),  # April 29 in New York, April 30 in UTC
+        (nyc_midnight - day, 20_000),  # local midnight yesterday: in
+        (MINUTE - day, 300_000),  # this minute yesterday: in
+        (MINUTE - day + MIN, 4_000_000),  # after this minute, yesterday: out
+    ):
+        view.apply(make_snap("nyc", start=start, currency="USD", final=True, gmv_minor=gmv))
+    view.apply(make_snap("nyc", start=MINUTE, currency="USD", gmv_minor=80_000))
+    body = client.get("/api/v1/targets", params={"store": "nyc"}).json()
+    assert body["gmv_yesterday_minor"] == 320_000
+    window = body["yesterday_window"]
+    assert (window["window_start_ms"], window["window_end_ms"]) == (
+        nyc_midnight - day,
+        MINUTE + MIN - day,
+    )
+    assert (window["shift_days"], window["minutes"]) == (1, 2)
+    utc = client.get("/api/v1/kpis", params={"store": "nyc", "window": "today"}).json()
+    assert utc["comparisons"]["yesterday"]["gmv_minor"] == 321_000  # what the page used
+
+
+def test_yesterday_not_held_is_null_with_a_note(client: TestClient, view: KpiView) -> None:
+    view.apply(make_snap("nyc", start=MINUTE, currency="USD", gmv_minor=80_000))
+    body = client.get("/api/v1/targets", params={"store": "nyc"}).json()
+    assert body["gmv_yesterday_minor"] is None
+    assert "no minutes of store 'nyc' held" in body["yesterday_window"]["notes"][0]
