@@ -14,6 +14,13 @@ processor notices the skip and seeks back, but Faust would still commit past rec
 were never counted. So every commit goes through a bound: a source partition's offset is
 committed only up to the records whose effects the worker has persisted. The bound is the
 processor's (:meth:`streams.processor.MinuteProcessor.bound_commits`), kept pure there.
+
+Faust's aiokafka driver runs aiokafka in a thread of its own, but its ``seek`` calls
+aiokafka's from the caller's thread. aiokafka's fetcher is not thread-safe: a seek from the
+worker's thread while the consumer thread drains fetched records can raise ``KeyError`` in
+``Fetcher.fetched_records`` and crash the worker (seen in the stack test under load; also
+robinhood/aiokafka#19). The worker seeks often (its rewinds, ADR 12), so
+:meth:`BoundedCommitConsumer._seek` runs the seek in the consumer thread.
 """
 
 from __future__ import annotations
@@ -133,6 +140,13 @@ class BoundedCommitConsumer(faust_aiokafka.Consumer):
             await self.commit()
         await self.wait_first(self.callback(self._to_message(tp, record)), self.suspend_flow.wait())
         self._read_offset[tp] = offset
+
+    async def _seek(self, partition: TP, offset: int) -> None:
+        """Seek in the consumer thread, where aiokafka's fetcher runs (see the module
+        docstring), not from this one."""
+        thread: Any = self._thread
+        aio: AIOKafkaConsumer = thread._ensure_consumer()
+        await thread.call_thread(aio.seek, partition, offset)
 
     async def committed_offsets(self, tps: Iterable[TP]) -> dict[TP, int | None]:
         """The group's committed offsets, asked of the coordinator (not Faust's cache)."""
