@@ -173,6 +173,8 @@ class Broadcaster:
         self.clock = clock
         self.last_publish_ms: int | None = None
         """Wall-clock time of the latest :meth:`publish` (any store), or None."""
+        self.slow_drops = 0
+        """Clients closed for not taking a message within the send timeout (code 1013)."""
         self._by_store: dict[str, set[Subscription]] = {}
 
     @property

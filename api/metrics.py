@@ -248,6 +248,7 @@ class ApiStateCollector(Collector):
             )
         if self.broadcaster is not None:
             f["clients"].add_metric([], self.broadcaster.subscriber_count)
+            f["slow_drops"].add_metric([], self.broadcaster.slow_drops)
         if self.board is not None:
             counts = dict.fromkeys(
                 ((s, sev) for s in [*latest, ALL_STORES] for sev in SEVERITIES), 0
@@ -293,6 +294,10 @@ def _state_families() -> dict[str, GaugeMetricFamily | CounterMetricFamily]:
         ),
         "clients": GaugeMetricFamily(
             "shoppulse_websocket_clients", "Websocket clients following /ws/live."
+        ),
+        "slow_drops": CounterMetricFamily(
+            "shoppulse_websocket_slow_drops",
+            "Websocket clients closed (1013) for not taking a message within the send timeout.",
         ),
         "firing": GaugeMetricFamily(
             "shoppulse_alerts_firing",

@@ -105,6 +105,7 @@ async def _send_loop(
         try:
             await asyncio.wait_for(websocket.send_text(message), timeout=send_timeout_s)
         except TimeoutError:
+            broadcaster.slow_drops += 1
             raise SlowClientError from None
 
 

@@ -274,6 +274,7 @@ async def test_a_client_that_does_not_read_is_dropped_not_waited_for() -> None:
     stuck: Any = _StuckSocket()
     with pytest.raises(SlowClientError):
         await asyncio.wait_for(_send_loop(stuck, sub, b, None, 10.0, 0.05), timeout=5)
+    assert b.slow_drops == 1  # shoppulse_websocket_slow_drops_total
 
 
 def test_sync_is_answered_behind_the_updates_applied_before_it(
