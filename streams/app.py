@@ -1,4 +1,4 @@
-"""The Faust application: one agent over the four source topics, two tables, one timer.
+"""The Faust application: the minutes agent over the four source topics, its tables, its timers.
 
 State lives in ordinary (non-windowed) tables written explicitly per source
 partition — see docs/adr/0003-explicit-minute-buckets.md for why windowed
@@ -277,14 +277,20 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     async def beat() -> None:
         async with lock:
             if await _ready():
-                await _poll_log_ends()
                 await processor.tick()
                 consumer = cast(BoundedCommitConsumer, app.consumer)
                 await consumer.commit_persisted(processor.persisted_offsets())
 
-    async def _poll_log_ends() -> None:
-        """Tell the processor every owned source partition's log end offset (once a tick), so
-        a partition the consumer has not fetched from lately is never taken as caught up."""
+    @app.timer(interval=settings.provisional_interval_s)  # type: ignore[untyped-decorator]
+    async def poll_log_ends() -> None:
+        """Tell the processor every owned source partition's log end offset (once a beat), so
+        a partition the consumer has not fetched from lately is never taken as caught up.
+
+        Not part of the beat: the request can wait on the broker connection behind a fetch
+        that long-polls for data, up to a second when the topics are quiet, and the beat
+        (every provisional snapshot) would wait with it. Ends only ever raise what the
+        processor knows, so one that is a beat old is as safe as one asked just before."""
+        generation = app.consumer_generation_id
         tps = [tp for tp in app.assignor.assigned_actives() if tp.topic in families]
         if not tps:
             return
@@ -294,7 +300,11 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         except Exception as exc:  # the broker is away: keep the last known ends
             log.debug("log end offsets unavailable: %s", exc)
             return
-        processor.poll_log_ends({(tp.topic, tp.partition): int(o) for tp, o in ends.items()})
+        async with lock:
+            if generation == app.consumer_generation_id and await _ready():
+                processor.poll_log_ends(
+                    {(tp.topic, tp.partition): int(o) for tp, o in ends.items()}
+                )
 
     if settings.detection_enabled:
         install_detection(app, settings)
