@@ -66,7 +66,7 @@ from shoppulse.compact import CompactCounts
 from shoppulse.components import COUNT_COMPONENTS, DISTINCT_COMPONENTS, sum_values
 from shoppulse.hll import HyperLogLog
 from shoppulse.inventory import latest_gauges
-from shoppulse.kpis import REGISTRY, KpiDef, derive_kpis
+from shoppulse.kpis import REGISTRY, derive_kpis, kpi_inputs
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
 from shoppulse.timeutil import format_ts_ms
@@ -124,16 +124,6 @@ def merge_sketches(encoded: Iterable[str | None]) -> HyperLogLog | None:
             except ValueError:  # different precisions
                 return None
     return merged
-
-
-def kpi_inputs(kpi: KpiDef) -> frozenset[str]:
-    """The component names a KPI's formula reads.
-
-    >>> from shoppulse.kpis import KPI_BY_NAME
-    >>> sorted(kpi_inputs(KPI_BY_NAME["payment_conversion"]))
-    ['orders_paid', 'sessions']
-    """
-    return frozenset(v for v in dataclasses.astuple(kpi.formula) if isinstance(v, str))
 
 
 _KPI_INPUTS: Final[dict[str, frozenset[str]]] = {k.name: kpi_inputs(k) for k in REGISTRY}
@@ -743,6 +733,5 @@ __all__ = [
     "Window",
     "apply_all",
     "finish_rollup",
-    "kpi_inputs",
     "supersedes",
 ]
