@@ -23,7 +23,6 @@ from api.comparisons import compare
 from api.metrics import ApiMetrics
 from api.security import hash_key
 from api.view import ALL_STORES, WINDOWS, KpiView
-from shoppulse.alert_shape import alert
 from shoppulse.components import COUNT_COMPONENTS
 from shoppulse.histogram import FIRST_RESPONSE_S, FULFILMENT_H, component_names
 from shoppulse.hll import HyperLogLog
@@ -31,6 +30,7 @@ from shoppulse.inventory import GAUGE_COMPONENTS
 from shoppulse.metric_names import KPI_METRIC_BY_NAME, KPI_METRICS
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
+from tests.alerts.alert_records import roas_alert
 from tests.api.helpers import FakeClock
 from tests.promtool import check_metrics
 
@@ -274,21 +274,7 @@ def test_metrics_route_is_promtool_clean(
 ) -> None:
     client, _, board = metrics_client
     assert client.get("/api/v1/stores").status_code == 401  # keys are configured
-    board.apply(
-        alert(
-            name="roas_low",
-            store_id="s1",
-            kpi="roas",
-            severity="warning",
-            status="firing",
-            starts_at_ms=clock.now_ms - MIN,
-            ends_at_ms=None,
-            value=2.0,
-            expected=4.0,
-            summary="ROAS below 4",
-            description="",
-        )
-    )
+    board.apply(roas_alert("s1", start=clock.now_ms - MIN, value=2.0))
     response = client.get("/metrics", headers={"Authorization": f"Bearer {VIEWER_KEY}"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")

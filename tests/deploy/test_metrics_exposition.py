@@ -30,9 +30,9 @@ from alerts.dispatcher import Dispatcher
 from alerts.receivers import load_receivers
 from api.app import create_app as create_api
 from api.view import KpiView
-from shoppulse.alert_shape import alert
 from shoppulse.settings import Settings
 from streams.app import create_app as create_worker_app
+from tests.alerts.alert_records import roas_alert
 from tests.api.helpers import FakeClock, make_snap
 from tests.deploy.stack import RECEIVERS
 from tests.promtool import PROMTOOL, check_metrics, promtool
@@ -64,21 +64,7 @@ def _api(settings: Settings) -> bytes:
     view.apply(make_snap("s1"))
     view.apply(make_snap("s2"))
     board = AlertBoard()
-    board.apply(
-        alert(
-            name="roas_low",
-            store_id="s1",
-            kpi="roas",
-            severity="warning",
-            status="firing",
-            starts_at_ms=clock.now_ms - 60_000,
-            ends_at_ms=None,
-            value=2.0,
-            expected=4.0,
-            summary="ROAS below 4",
-            description="",
-        )
-    )
+    board.apply(roas_alert("s1", start=clock.now_ms - 60_000, value=2.0))
     app = create_api(settings, start_feed=False, view=view, alert_board=board)
     with TestClient(app) as client:
         response = client.get("/metrics")
