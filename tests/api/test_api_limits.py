@@ -4,6 +4,7 @@ the configured limit in ingest, and the websocket frame limit of the real uvicor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -114,9 +115,7 @@ async def _send_frames(url: str) -> tuple[int | None, int | None]:
         await ws.send('{"type": "subscribe", "store": "all"}')
         small = ws.close_code
         await ws.send("x" * (WS_MAX_FRAME_BYTES + 1))
-        try:
-            while True:
+        with contextlib.suppress(websockets.ConnectionClosed, TimeoutError):
+            while True:  # until the server closes (or 3 s pass without a message)
                 await asyncio.wait_for(ws.recv(), timeout=3)
-        except (websockets.ConnectionClosed, TimeoutError):
-            pass
         return small, ws.close_code
