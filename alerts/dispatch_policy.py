@@ -87,28 +87,26 @@ class DispatchState:
 
     def __init__(self, config: DispatcherConfig) -> None:
         self.config = config
-        self._firing: dict[str, Mapping[str, Any]] = {}
-        self._source: dict[str, Hashable] = {}
+        #: fingerprint -> (the alert firing, the source it was read from)
+        self._firing: dict[str, tuple[Mapping[str, Any], Hashable]] = {}
 
     def observe(self, alert: Mapping[str, Any], source: Hashable = None) -> bool:
         """Fold one state change read from ``source`` (e.g. its topic partition); True if
         it repeats an occurrence already firing."""
         labels_of(alert)
         fingerprint = str(alert["fingerprint"])
-        previous = self._firing.get(fingerprint)
+        previous, _ = self._firing.get(fingerprint, (None, None))
         if alert["status"] == "firing":
-            self._firing[fingerprint] = alert
-            self._source[fingerprint] = source
+            self._firing[fingerprint] = (alert, source)
             return previous is not None and previous.get("startsAt") == alert.get("startsAt")
         self._firing.pop(fingerprint, None)
-        self._source.pop(fingerprint, None)
         return False
 
     def forget(self, sources: Iterable[Hashable]) -> None:
         """Drop the firing alerts read from ``sources`` (partitions no longer ours)."""
         gone = set(sources)
-        for fingerprint in [f for f, src in self._source.items() if src in gone]:
-            del self._firing[fingerprint], self._source[fingerprint]
+        for fingerprint in [f for f, (_, src) in self._firing.items() if src in gone]:
+            del self._firing[fingerprint]
 
     def decide(
         self, alert: Mapping[str, Any], book: ActionBook, now_ms: int, source: Hashable = None
@@ -126,12 +124,12 @@ class DispatchState:
         return Decision(receivers, None)
 
     def firing(self) -> tuple[Mapping[str, Any], ...]:
-        return tuple(self._firing.values())
+        return tuple(alert for alert, _ in self._firing.values())
 
     def resend(self, receiver: str, book: ActionBook, now_ms: int) -> list[Mapping[str, Any]]:
         """The firing alerts routed to ``receiver`` and not silenced at ``now_ms``."""
         out = []
-        for alert in self._firing.values():
+        for alert, _ in self._firing.values():
             labels = labels_of(alert)
             if receiver in self.config.route(labels) and not book.silencing(labels, now_ms):
                 out.append(alert)
