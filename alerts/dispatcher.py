@@ -51,17 +51,13 @@ from alerts.receivers import DispatcherConfig, ReceiverConfig
 from shoppulse import topics
 from shoppulse.kafka_config import aiokafka_config
 from shoppulse.settings import Settings
-from shoppulse.timeutil import format_ts_ms
+from shoppulse.timeutil import format_ts_ms, wall_clock_ms
 
 log = logging.getLogger("shoppulse.dispatcher")
 
 ClockMs = Callable[[], int]
 _COMMIT_INTERVAL_S: Final = 1.0
 _ACTIONS_READY_TIMEOUT_S: Final = 60.0
-
-
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @dataclass

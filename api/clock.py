@@ -1,4 +1,4 @@
-"""Wall-clock time in epoch milliseconds, and UTC day arithmetic.
+"""The API's clock type, wall-clock time (from :mod:`shoppulse.timeutil`) and UTC day arithmetic.
 
 The view takes a clock as a parameter so tests can pin "now".
 
@@ -10,9 +10,10 @@ The view takes a clock as a parameter so tests can pin "now".
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Final
+
+from shoppulse.timeutil import wall_clock_ms
 
 Clock = Callable[[], int]
 """A function returning the current time in epoch milliseconds."""
@@ -20,11 +21,9 @@ Clock = Callable[[], int]
 DAY_MS: Final = 86_400_000
 
 
-def wall_clock_ms() -> int:
-    """The current wall-clock time in epoch milliseconds."""
-    return time.time_ns() // 1_000_000
-
-
 def utc_day_start_ms(ts_ms: int) -> int:
     """The start (00:00 UTC) of the UTC day that holds ``ts_ms``."""
     return ts_ms - ts_ms % DAY_MS
+
+
+__all__ = ["DAY_MS", "Clock", "utc_day_start_ms", "wall_clock_ms"]

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 # Sanity bounds: 2000-01-01 .. 2100-01-01, in epoch milliseconds.
@@ -64,6 +65,12 @@ def format_ts_ms(ts_ms: int) -> str:
     """
     dt = datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts_ms % 1000:03d}Z"
+
+
+def wall_clock_ms() -> int:
+    """The current wall-clock time in epoch milliseconds (the default clock of every
+    component that takes one)."""
+    return time.time_ns() // 1_000_000
 
 
 def epoch_ms(instant: datetime) -> int:

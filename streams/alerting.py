@@ -17,7 +17,6 @@ for data (:meth:`alerts.lifecycle.AlertEngine.tick` with ``promote_pending=False
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any, Final
 
 import orjson
@@ -27,16 +26,13 @@ from alerts.rules import RuleSet
 from shoppulse import jsonbytes, topics
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
+from shoppulse.timeutil import wall_clock_ms
 from streams.tables import DecodedValues
 
 log = logging.getLogger("shoppulse.alerting")
 
 #: How often quiet stores are looked for (at most; twice per ``alert_quiet_after_s``).
 QUIET_TICK_INTERVAL_S: Final = 30.0
-
-
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def install_alerting(app: Any, settings: Settings, rules: RuleSet) -> None:
@@ -67,7 +63,7 @@ def install_alerting(app: Any, settings: Settings, rules: RuleSet) -> None:
             except (ValueError, KeyError, TypeError) as exc:
                 log.warning("skipping an unreadable record: %s", exc)
                 continue
-            last_seen[store_id] = (event.message.partition, _wall_ms())
+            last_seen[store_id] = (event.message.partition, wall_clock_ms())
             engine = engines.take(store_id)
             if engine is None:
                 engine = AlertEngine(rules)
@@ -93,7 +89,7 @@ def install_alerting(app: Any, settings: Settings, rules: RuleSet) -> None:
         if app.rebalancing or not tables.recovery.completed.is_set():
             return
         owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == kpis_name}
-        now = _wall_ms()
+        now = wall_clock_ms()
         for store_id, (partition, seen_ms) in list(last_seen.items()):
             if partition not in owned:
                 del last_seen[store_id]  # its partition moved: its new owner ticks it

@@ -31,6 +31,7 @@ from shoppulse.read_progress import ReadProgress, TopicPartition
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
 from shoppulse.store_memory import record_owner, record_seq
+from shoppulse.timeutil import wall_clock_ms
 from streams.metrics import WorkerMetrics
 
 log = logging.getLogger("shoppulse.worker")
@@ -88,10 +89,6 @@ class StateSink(Protocol):
 class Publisher(Protocol):
     async def publish_snapshot(self, snapshot: KpiSnapshot) -> None: ...
     async def publish_dead_letter(self, key: bytes | None, record: bytes) -> None: ...
-
-
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def minute_key(store_id: str, window_start_ms: int, segment: int = 0) -> str:
