@@ -1,20 +1,34 @@
 """``shoppulse detect``: score a ``timestamp,value`` CSV with the pipeline's detector code.
 
 The input has a header with ``timestamp`` and ``value`` (and ``denominator`` for
-``--kind rate``); timestamps are RFC 3339 with an offset, epoch seconds or epoch
-milliseconds. The output repeats ``timestamp,value`` and adds ``anomaly_score``
-in [0, 1), higher meaning more anomalous (0.5 is where the detector fires).
-Rows are scored in time order, each before the detector learns from it.
+``--kind rate``). A timestamp is an ISO 8601 / RFC 3339 date-time
+(``2014-04-01 00:00:00``, ``2014-04-01T00:00:00.250``, ``2014-04-01T00:00:00+08:00``),
+epoch seconds or epoch milliseconds. A date-time without an offset is read at
+``--naive-offset`` (default UTC); one with an offset, and an epoch number, keep their own.
+The output repeats each row's ``timestamp`` text exactly as given and its ``value`` (as a
+plain number: ``3.50`` is written ``3.5``), and adds ``anomaly_score`` in [0, 1), higher
+meaning more anomalous (0.5 is where the detector fires).
+
+Rows are scored as a stream would see them: in input order, each scored before the
+detector learns from it, and written in input order. The detector uses a row's time only
+to find its hour-of-day slot, so a row earlier than a row before it (out of order) is
+still scored where it stands, against its own hour of day, like any other row; the run
+says on stderr how many such rows there were (sort the file first if that is not meant).
+A bad row (a timestamp or number that does not parse, a missing field) stops the run
+with exit status 2, naming the file, line and field, before any output is written.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import math
+import re
 import sys
 from collections.abc import Iterator
+from datetime import UTC, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import TextIO
+from typing import Any, NamedTuple, TextIO
 
 from rich.progress import Progress
 
@@ -25,9 +39,27 @@ from shoppulse.timeutil import TimestampError, parse_ts_ms
 
 #: Epoch values below this are seconds, not milliseconds (this is 2001-09-09 in ms).
 _SECONDS_BELOW = 10**12
+_OFFSET = re.compile(r"(?P<sign>[+-])(?P<h>\d{2})(?::?(?P<m>\d{2}))?")
+_FORMATS = (
+    "expected ISO 8601 such as 2014-04-01 00:00:00 or 2014-04-01T00:00:00+08:00, "
+    "epoch seconds or epoch milliseconds"
+)
+_MISSING = "missing (the row has fewer fields than the header)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``shoppulse detect``."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = (
+        "timestamps: ISO 8601 / RFC 3339 (2014-04-01 00:00:00, 2014-04-01T00:00:00.250,\n"
+        "  2014-04-01T00:00:00+08:00), epoch seconds or epoch milliseconds; the output\n"
+        "  repeats each timestamp exactly as given.\n"
+        "order: rows are scored and written in input order, each before the detector\n"
+        "  learns from it, as a stream would see them; a row earlier than a row before it\n"
+        "  is scored in place against its own hour of day, and the run says how many\n"
+        "  there were on stderr.\n"
+        "errors: a bad row stops the run (exit status 2) naming the file, line and field."
+    )
     parser.add_argument(
         "--input", type=Path, required=True, help="CSV: timestamp,value[,denominator]"
     )
@@ -76,34 +108,117 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--utc-offset-h",
         type=float,
         default=0.0,
-        help="the series' local time offset, for the daily profile",
+        help="the series' local time offset in hours, only to place the hour-of-day slots "
+        "of the daily profile (default 0); it does not change how timestamps are read",
+    )
+    parser.add_argument(
+        "--naive-offset",
+        type=parse_offset,
+        default=UTC,
+        metavar="+HH:MM",
+        help="the UTC offset of timestamps written without one, e.g. 2014-04-01 00:00:00 "
+        "(default Z, UTC); a negative one as --naive-offset=-05:00. Timestamps with an "
+        "offset and epoch numbers are not affected",
     )
 
 
-def parse_timestamp(text: str) -> int:
-    """RFC 3339, epoch seconds or epoch milliseconds, as epoch milliseconds."""
+def parse_offset(text: str) -> timezone:
+    """A fixed UTC offset: ``Z``, ``±HH:MM``, ``±HHMM`` or ``±HH`` (an argparse type).
+
+    >>> [str(parse_offset(t)) for t in ("+08:00", "-0530", "+08", "Z")]
+    ['UTC+08:00', 'UTC-05:30', 'UTC+08:00', 'UTC']
+    """
+    if text in ("Z", "z"):
+        return UTC
+    match = _OFFSET.fullmatch(text)
+    if match is None or int(match["h"]) > 23 or int(match["m"] or 0) > 59:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a UTC offset; use Z or +HH:MM / -HH:MM, e.g. +08:00 or "
+            "--naive-offset=-05:00"
+        )
+    minutes = int(match["h"]) * 60 + int(match["m"] or 0)
+    return timezone(timedelta(minutes=-minutes if match["sign"] == "-" else minutes))
+
+
+def parse_timestamp(text: str, naive_tz: tzinfo = UTC) -> int:
+    """An ISO 8601 / RFC 3339 date-time (one without an offset at ``naive_tz``), epoch
+    seconds or epoch milliseconds, as epoch milliseconds.
+
+    >>> parse_timestamp("2014-04-01 00:00:00"), parse_timestamp("1396310400")
+    (1396310400000, 1396310400000)
+    """
     text = text.strip()
     try:
         number = float(text)
     except ValueError:
-        return parse_ts_ms(text)
+        return parse_ts_ms(text, naive_tz=naive_tz)
+    if not math.isfinite(number):
+        raise TimestampError(f"{text!r} is not a finite number")
     return int(number * 1000) if abs(number) < _SECONDS_BELOW else int(number)
 
 
-def read_rows(fh: TextIO, kind: str) -> Iterator[tuple[str, int, float, float]]:
+class Row(NamedTuple):
+    line: int
+    """The line of the input the row ends on (1 is the header)."""
+    text: str
+    """The timestamp exactly as given."""
+    ts_ms: int
+    value: float
+    denominator: float
+
+
+def _number(row: dict[str | Any, str | Any], field: str) -> float:
+    text = row.get(field)
+    if text is None:
+        raise ValueError(_MISSING)
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{text!r} is not a finite number")
+    return number
+
+
+def read_rows(fh: TextIO, kind: str, naive_tz: tzinfo = UTC, name: str = "input") -> Iterator[Row]:
+    """The rows of ``fh`` in input order; a bad one raises ValueError naming ``name``,
+    the line and the field."""
     reader = csv.DictReader(fh)
     fields = set(reader.fieldnames or ())
     need = {"timestamp", "value"} | ({"denominator"} if kind == "rate" else set())
     if not need <= fields:
-        raise ValueError(f"the input needs the columns {sorted(need)}; it has {sorted(fields)}")
-    for line, row in enumerate(reader, start=2):
+        raise ValueError(
+            f"{name}: the input needs the columns {sorted(need)}; it has {sorted(fields)}"
+        )
+    for row in reader:
+        field = "timestamp"
         try:
-            ts_ms = parse_timestamp(row["timestamp"])
-            value = float(row["value"])
-            den = float(row["denominator"]) if kind == "rate" else 1.0
-        except (TimestampError, ValueError) as exc:
-            raise ValueError(f"line {line}: {exc}") from exc
-        yield row["timestamp"], ts_ms, value, den
+            text = row.get("timestamp")
+            if text is None:
+                raise ValueError(_MISSING)
+            try:
+                ts_ms = parse_timestamp(text, naive_tz)
+            except TimestampError as exc:
+                raise ValueError(f"{exc} ({_FORMATS})") from exc
+            field = "value"
+            value = _number(row, field)
+            field = "denominator"
+            den = _number(row, field) if kind == "rate" else 1.0
+        except ValueError as exc:
+            raise ValueError(f"{name}, line {reader.line_num}, {field}: {exc}") from exc
+        yield Row(reader.line_num, text, ts_ms, value, den)
+
+
+def out_of_order(rows: list[Row]) -> tuple[int, int | None]:
+    """How many rows are earlier than a row before them, and the line of the first."""
+    count, first, latest = 0, None, None
+    for row in rows:
+        if latest is not None and row.ts_ms < latest:
+            count += 1
+            first = row.line if first is None else first
+        else:
+            latest = row.ts_ms
+    return count, first
 
 
 def make_detectors(args: argparse.Namespace) -> list[Detector]:
@@ -125,10 +240,18 @@ def make_detectors(args: argparse.Namespace) -> list[Detector]:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with args.input.open(newline="", encoding="utf-8") as fh:
-            rows = sorted(read_rows(fh, args.kind), key=lambda r: r[1])
+            rows = list(read_rows(fh, args.kind, args.naive_offset, str(args.input)))
     except (OSError, ValueError) as exc:
         print(f"shoppulse detect: {exc}", file=sys.stderr)
         return 2
+    late, first_late = out_of_order(rows)
+    if late:
+        print(
+            f"shoppulse detect: {args.input}: {late} {'row is' if late == 1 else 'rows are'} "
+            f"earlier than a row before it (the first on line {first_late}); scored in "
+            "input order, each against its own hour of day",
+            file=sys.stderr,
+        )
     detectors = make_detectors(args)
     with (
         args.output.open("w", newline="", encoding="utf-8") as out,
@@ -137,7 +260,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         task = progress.add_task("detect", total=len(rows))
         writer = csv.writer(out)
         writer.writerow(["timestamp", "value", "anomaly_score"])
-        for i, (text, ts_ms, value, den) in enumerate(rows):
+        for i, (_, text, ts_ms, value, den) in enumerate(rows):
             score = max(d.update(ts_ms, value, den).score for d in detectors)
             writer.writerow(
                 [text, repr(value) if value != int(value) else int(value), f"{score:.6f}"]

@@ -6,6 +6,7 @@ import argparse
 import csv
 import math
 import random
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,157 @@ def test_bad_input_is_a_clear_error(
     src.write_text(bad)
     assert run("--input", str(src), "--output", str(tmp_path / "o.csv")) == 2
     assert "shoppulse detect:" in capsys.readouterr().err
+
+
+def read_out(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2014-04-01 00:00:00",
+        "2014-04-01T00:00:00",
+        "2014-04-01 00:00:00.250",
+        "2014-04-01T00:00:00.123456",
+    ],
+)
+def test_naive_timestamps_are_utc_and_repeated_as_given(tmp_path: Path, stamp: str) -> None:
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    src.write_text(f"timestamp,value\n{stamp},3\n{stamp[:11]}00:01:00,4\n")
+    assert run("--input", str(src), "--output", str(out)) == 0
+    assert [r["timestamp"] for r in read_out(out)] == [stamp, f"{stamp[:11]}00:01:00"]
+    midnight_ms = 1_396_310_400_000  # 2014-04-01T00:00:00Z
+    assert detect.parse_timestamp(stamp) // 1000 == midnight_ms // 1000
+
+
+def test_naive_offset_reads_naive_timestamps_at_that_offset_only() -> None:
+    plus8 = detect.parse_offset("+08:00")
+    utc_ms = detect.parse_timestamp("2014-04-01T00:00:00Z")
+    assert detect.parse_timestamp("2014-04-01 08:00:00", naive_tz=plus8) == utc_ms
+    assert detect.parse_timestamp("2014-03-31T19:00:00", detect.parse_offset("-05:00")) == utc_ms
+    assert detect.parse_timestamp("2014-04-01 05:30", detect.parse_offset("+0530")) == utc_ms
+    # Offsets written in the data, and epoch numbers, win over --naive-offset.
+    assert detect.parse_timestamp("2014-04-01T00:00:00+00:00", naive_tz=plus8) == utc_ms
+    assert detect.parse_timestamp("1396310400", naive_tz=plus8) == utc_ms
+    assert detect.parse_timestamp("1396310400000", naive_tz=plus8) == utc_ms
+
+
+def test_naive_offset_on_the_command_line(tmp_path: Path) -> None:
+    """A non-whole-hour offset moves the hour-of-day slots: naive +05:30 text scores exactly
+    like the same instants written in RFC 3339."""
+    rng = random.Random(7)
+    t0 = 1_396_310_400  # 2014-04-01T00:00:00Z
+    naive, aware = tmp_path / "naive.csv", tmp_path / "aware.csv"
+    with naive.open("w", newline="") as fn, aware.open("w", newline="") as fa:
+        wn, wa = csv.writer(fn), csv.writer(fa)
+        wn.writerow(["timestamp", "value"])
+        wa.writerow(["timestamp", "value"])
+        for i in range(3 * 1440):
+            local = datetime.fromtimestamp(t0 + 60 * i, tz=timezone(timedelta(hours=5.5)))
+            v = round(rng.gauss(50 + 30 * math.sin(i / 229), 3), 2)
+            wn.writerow([local.strftime("%Y-%m-%d %H:%M:%S"), v])
+            wa.writerow([local.isoformat(), v])
+    outs = tmp_path / "n.csv", tmp_path / "a.csv", tmp_path / "u.csv"
+    assert run("--input", str(naive), "--output", str(outs[0]), "--naive-offset=+05:30") == 0
+    assert run("--input", str(aware), "--output", str(outs[1])) == 0
+    assert run("--input", str(naive), "--output", str(outs[2])) == 0  # read as UTC
+    assert scores(outs[0]) == scores(outs[1])
+    assert scores(outs[2]) != scores(outs[1])
+    with naive.open() as fh:
+        assert [r["timestamp"] for r in read_out(outs[0])] == [
+            r["timestamp"] for r in csv.DictReader(fh)
+        ]
+
+
+@pytest.mark.parametrize("bad", ["8", "+8h", "+24:00", "+05:60", "Asia/Shanghai", "08:00"])
+def test_a_bad_naive_offset_is_an_argparse_error(
+    bad: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        run("--input", "in.csv", "--output", "out.csv", f"--naive-offset={bad}")
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--naive-offset" in err
+    assert "+HH:MM" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes"), [("Z", 0), ("+00:00", 0), ("-05:00", -300), ("+0530", 330), ("+08", 480)]
+)
+def test_parse_offset(text: str, minutes: int) -> None:
+    assert detect.parse_offset(text) == timezone(timedelta(minutes=minutes))
+
+
+def test_rows_are_scored_and_written_in_input_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Out-of-order rows are scored where they stand, each then learned, as a stream would."""
+    rng = random.Random(3)
+    t0 = 1_700_006_400
+    stamps = [t0 + 60 * i for i in range(2 * 1440)]
+    for _ in range(200):  # swap some neighbours: a late row is earlier than the one before it
+        i = rng.randrange(len(stamps) - 1)
+        stamps[i], stamps[i + 1] = stamps[i + 1], stamps[i]
+    values = [round(rng.gauss(20, 2), 2) for _ in stamps]
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    with src.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["timestamp", "value"])
+        w.writerows(zip(stamps, values, strict=True))
+    argv = ("--input", str(src), "--output", str(out), "--warmup", "5")
+    assert run(*argv) == 0
+    rows = read_out(out)
+    assert [int(r["timestamp"]) for r in rows] == stamps
+    assert [float(r["value"]) for r in rows] == values
+    parser = argparse.ArgumentParser()
+    detect.add_arguments(parser)
+    detectors = detect.make_detectors(parser.parse_args(list(argv)))
+    expected = [
+        f"{max(d.update(ts * 1000, v).score for d in detectors):.6f}"
+        for ts, v in zip(stamps, values, strict=True)
+    ]
+    assert [r["anomaly_score"] for r in rows] == expected
+    err = capsys.readouterr().err
+    assert "earlier than a row before it" in err
+    assert "in input order" in err
+
+
+def test_rows_in_time_order_give_no_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    write_series(src, [1.0, 2.0, 3.0])
+    assert run("--input", str(src), "--output", str(out)) == 0
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "field", "detail"),
+    [
+        ("timestamp,value\n1700000000,1\nyesterday,3\n", 3, "timestamp", "yesterday"),
+        ("timestamp,value\n1700000000,1\n\n1700000060,abc\n", 4, "value", "'abc' is not a number"),
+        ("timestamp,value\n1700000000,nan\n", 2, "value", "'nan' is not a finite number"),
+        ("timestamp,value\ninf,3\n", 2, "timestamp", "'inf' is not a finite number"),
+        ("timestamp,value\n1700000000\n", 2, "value", "missing"),
+        ('timestamp,value,note\n1700000000,1,"two\nlines"\n1700000060,x,\n', 4, "value", "'x'"),
+        ("timestamp,value,denominator\n1700000000,1,\n", 2, "denominator", "'' is not a number"),
+    ],
+)
+def test_a_bad_row_names_the_file_line_and_field(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    body: str,
+    line: int,
+    field: str,
+    detail: str,
+) -> None:
+    src, out = tmp_path / "series.csv", tmp_path / "o.csv"
+    src.write_text(body)
+    kind = "rate" if "denominator" in body else "level"
+    assert run("--input", str(src), "--output", str(out), "--kind", kind) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"shoppulse detect: {src}, line {line}, {field}: "), err
+    assert detail in err
+    assert not out.exists()
