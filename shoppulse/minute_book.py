@@ -4,8 +4,9 @@ The worker keeps one :class:`MinuteBook` per process. Each accepted event is
 added to its store's event-time minute; a duplicate ``event_id`` counts once
 (duplicates always fall in the same minute, so the minute's id set is a
 complete de-duplication horizon while it is open). A minute closes when its
-store's stream time passes ``end + grace``, or when the store has been silent
-for ``idle_ms`` of wall-clock time. An event older than the newest closed
+store's stream time passes ``end + grace``; on silence, never before the wall
+clock has passed ``end + grace`` too, so an event that arrives within grace of
+its minute's end is never late (ADR 17). An event older than the newest closed
 minute of its store is *late*; one too far ahead of the wall clock is
 *future*; both are rejected rather than counted.
 
@@ -388,14 +389,26 @@ class MinuteBook:
                 bound = read_until_ms.get(minute.partition)
                 if bound is not None and bound < close_at_ms:
                     continue
-            clock = self.clocks[minute.store_id]
-            if (
-                clock.stream_time_ms >= close_at_ms
-                or now_ms - clock.last_arrival_ms >= self.idle_ms
-            ):
+            if self._closes(self.clocks[minute.store_id], close_at_ms, now_ms):
                 out.append(minute)
         out.sort(key=lambda m: (m.window_start_ms, m.store_id))
         return out
+
+    def _closes(self, clock: StoreClock, close_at_ms: int, now_ms: int) -> bool:
+        """Whether a minute of this store that closes at ``close_at_ms`` (end + grace) may
+        close now (ADR 17).
+
+        By stream time, when the store's own events have passed it. On silence, only once the
+        minute has really ended plus grace by the wall clock, and then when the store's clock
+        (its stream time run on at wall-clock pace since its last event) has passed it too,
+        or when the store has been silent for ``idle_ms`` (a backfill that stopped).
+        """
+        if clock.stream_time_ms >= close_at_ms:
+            return True
+        if now_ms < close_at_ms:
+            return False
+        silent_ms = now_ms - clock.last_arrival_ms
+        return silent_ms >= self.idle_ms or clock.stream_time_ms + silent_ms >= close_at_ms
 
     def close(self, minute: OpenMinute, *, emitted_at_ms: int) -> KpiSnapshot:
         """Remove a minute, advance its store's watermark, and return the final snapshot."""

@@ -117,7 +117,10 @@ class Settings(BaseSettings):
     window_s: int = Field(default=60, ge=1)
     grace_s: float = Field(default=5.0, ge=0)
     idle_close_s: float = Field(
-        default=10.0, gt=0, description="Close a store's open minutes after this much silence."
+        default=10.0,
+        gt=0,
+        description="Silence after which a store's minutes that ended (plus grace) by the "
+        "wall clock close, such as a finished backfill's last minute (ADR 17).",
     )
     provisional_interval_s: float = Field(default=1.0, gt=0)
     max_future_skew_s: float = Field(default=300.0, ge=0)

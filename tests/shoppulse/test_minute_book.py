@@ -5,6 +5,7 @@ from shoppulse.minute_book import MinuteBook, OpenMinute, StoreClock
 
 T0 = 1_700_000_040_000  # a minute boundary
 MIN = 60_000
+DAY = 86_400_000
 
 
 def book() -> MinuteBook:
@@ -64,11 +65,55 @@ def test_minute_closes_on_stream_time_plus_grace_not_before() -> None:
     assert [m.window_start_ms for m in b.due(now_ms=T0)] == [T0]
 
 
-def test_idle_store_closes_on_wall_clock() -> None:
+def test_silent_live_store_closes_once_its_minute_has_ended_plus_grace() -> None:
     b = book()
     ingest(b, click(1, 10), arrival=1_000)
-    assert b.due(now_ms=T0 + 10_999) == []
-    assert len(b.due(now_ms=T0 + 11_000)) == 1
+    assert b.due(now_ms=T0 + 11_000) == []  # silent for idle_ms, but the minute runs on
+    assert b.due(now_ms=T0 + MIN + 4_999) == []
+    assert len(b.due(now_ms=T0 + MIN + 5_000)) == 1
+
+
+def test_quiet_store_keeps_every_on_time_order_of_its_open_minute() -> None:
+    """Three orders 15 s apart in one minute, each arriving on time, with silences longer than
+    idle_ms between them and the beat running: all three count in one final minute."""
+    b = book()
+    closed = []
+    for i, at in enumerate((2_000, 17_000, 32_000)):
+        assert ingest(b, paid(i, at, 100), arrival=at) == "counted"
+        for now in range(at + 1_000, at + 15_000, 1_000):
+            closed += [b.close(m, emitted_at_ms=T0 + now) for m in b.due(now_ms=T0 + now)]
+    assert closed == []
+    closed += [b.close(m, emitted_at_ms=T0) for m in b.due(now_ms=T0 + MIN + 5_000)]
+    assert [s.components["orders_paid"] for s in closed] == [3]
+
+
+def test_on_time_event_of_a_lagging_producer_within_grace_is_counted() -> None:
+    """A producer that sends up to grace after the event: past the minute's end by the wall
+    clock, silent for longer than idle_ms, the minute still waits for end + grace."""
+    b = book()
+    ingest(b, click(1, 50_000), arrival=50_000)
+    assert b.due(now_ms=T0 + MIN + 4_000) == []
+    assert ingest(b, click(2, MIN - 1), arrival=MIN + 4_500) == "counted"
+
+
+def test_silent_store_of_a_producer_lagging_beyond_grace_closes_after_idle_ms() -> None:
+    """Grace is the lateness a producer is allowed: one whose events arrive two minutes after
+    they happened keeps its minutes open only while it keeps sending (idle_ms apart at most)."""
+    b = book()
+    lag = 2 * MIN
+    ingest(b, click(1, 10_000), arrival=10_000 + lag)
+    assert b.due(now_ms=T0 + 10_000 + lag + 9_999) == []
+    assert ingest(b, click(2, 40_000), arrival=40_000 + lag) == "counted"
+    assert len(b.due(now_ms=T0 + 40_000 + lag + 10_000)) == 1
+
+
+def test_silent_backfill_closes_its_ended_minutes_after_idle_ms() -> None:
+    """History (minutes that ended long ago by the wall clock) closes after idle_ms of silence,
+    so a finished backfill shows its last minute as final."""
+    b = book()
+    ingest(b, click(1, 10), arrival=DAY)
+    assert b.due(now_ms=T0 + DAY + 9_999) == []
+    assert len(b.due(now_ms=T0 + DAY + 10_000)) == 1
 
 
 def test_late_event_inside_grace_revises_open_minute() -> None:

@@ -36,7 +36,7 @@ def send(p: KafkaProducer, settings: Settings, records: Sequence[dict[str, Any]]
 def cut_at_minute(records: Sequence[dict[str, Any]], fraction: float) -> int:
     """The index of the first event of the minute in which ``fraction`` of the events lie:
     producing in two parts split there never leaves a minute half-sent while the producer
-    pauses (a store silent for ``idle_close_s`` has its open minute closed, by design)."""
+    pauses (a backfill silent for ``idle_close_s`` has its newest minute closed, ADR 17)."""
     ts = parse_ts_ms(records[int(len(records) * fraction)]["value"]["ts"])
     boundary = ts - ts % 60_000
     return next(i for i, r in enumerate(records) if parse_ts_ms(r["value"]["ts"]) >= boundary)

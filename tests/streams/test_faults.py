@@ -11,7 +11,7 @@ minute whose final snapshot was published just before the crash may be published
 again; every final of a minute must then be identical and equal to the truth.
 
 Traffic is split at minute boundaries where the producer pauses (for the broker restart):
-a store silent for ``idle_close_s`` has its open minute closed, by design.
+a backfill silent for ``idle_close_s`` has its newest minute closed, by design (ADR 17).
 """
 
 from __future__ import annotations

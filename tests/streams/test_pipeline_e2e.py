@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import base64
 import random
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from cli import simulate
 from cli.broker import free_port
 from shoppulse import topics
 from shoppulse.settings import Settings
+from shoppulse.timeutil import wall_clock_ms
 from tests.conftest import WorkerFactory
 from tests.groundtruth import GroundTruth, ground_truth, read_jsonl
 from tests.kafka_helpers import collect_snapshots, finals_by_minute, poll_until, producer
@@ -210,3 +212,37 @@ def test_late_events_revise_inside_grace_and_are_dead_lettered_beyond(
     assert 'shoppulse_late_events_total{topic="shop.orders"} 0.0' in metrics
     assert "shoppulse_event_to_snapshot_seconds_count" in metrics
     assert 'shoppulse_consumer_lag_records{topic="shop.clicks"}' in metrics
+
+
+def test_a_quiet_live_store_keeps_every_on_time_order_of_its_minute(
+    settings: Settings, start_worker: WorkerFactory
+) -> None:
+    """Three orders stamped as they are sent, 6 s apart within one minute, from a store with no
+    other traffic: each silence is longer than idle_close_s (3 s in the test settings), yet the
+    minute stays open until its end plus grace and all three count (ADR 17)."""
+    start_worker()
+    p = producer(settings)
+    now_ms = wall_clock_ms()
+    if now_ms % 60_000 > 30_000:  # room for the three orders in one minute
+        time.sleep((60_000 - now_ms % 60_000 + 500) / 1000)
+    minute = wall_clock_ms() // 60_000 * 60_000
+    for i in range(3):
+        if i:
+            time.sleep(6.0)
+        value = {
+            "event_id": f"quiet-{i}",
+            "store_id": "s-quiet",
+            "ts": wall_clock_ms(),
+            "order_id": f"order-{i}",
+            "customer_id": f"c{i}",
+            "status": "paid",
+            "amount_minor": 1_000 + i,
+            "currency": "EUR",
+        }
+        p.send(settings.topic(topics.ORDERS), key=b"s-quiet", value=orjson.dumps(value))
+        p.flush()
+    snaps = collect_snapshots(settings, [("s-quiet", minute)], FINALS_TIMEOUT_S)
+    (final,) = finals_by_minute(snaps)[("s-quiet", minute)]
+    assert final.components["orders_paid"] == 3
+    assert final.components["gmv_minor"] == 3_003
+    assert poll_until(settings, topics.DEADLETTER, bool, 3.0) == []

@@ -165,9 +165,12 @@ async def test_idle_minutes_close_on_tick_and_late_events_are_dead_lettered() ->
     clock = Clock()
     proc, _, pub = make(clock)
     await proc.process([rec(1, click(1, 10))])
-    clock.now += 5_000
+    clock.now += 30_000  # silent for longer than idle_close_s, but the minute runs on
     await proc.tick()
-    assert [s.final for s in pub.snapshots] == [True]
+    assert [s.final for s in pub.snapshots] == [False]
+    clock.now = T0 + 62_000  # the minute's end plus grace
+    await proc.tick()
+    assert [s.final for s in pub.snapshots] == [False, True]
     await proc.process([rec(2, click(2, 20))])
     assert [d["reason"] for d in pub.dead] == ["late"]
 
@@ -348,7 +351,7 @@ async def test_skipped_records_are_sought_back_and_commits_never_pass_what_is_pe
     assert proc.bound_commits({tp: 42}) == {tp: 42}
     assert proc.metrics.redelivered.labels("shop.clicks")._value.get() == 1
     assert proc.metrics.rewinds.labels("shop.clicks")._value.get() == 1
-    clock.now += 60_000
+    clock.now += 62_000  # the minute's end plus grace
     await proc.tick()
     (final,) = [s for s in pub.snapshots if s.final]
     assert final.components["events"] == 32  # offsets 10..41, each once
