@@ -68,16 +68,28 @@ class KpisOut(RollupOut):
 
 
 class StoreOut(BaseModel):
-    """One store known to the view."""
+    """One store known to the view: it has read a snapshot of it, minutes held or not."""
 
     store_id: str
     currency: str | None
     minutes: int = Field(
-        description="Minutes held (from an hour before the same UTC day last week)."
+        description=(
+            "Minutes held (from `history_start` on); 0 for a store whose minutes are all older."
+        )
     )
-    latest_window_start: str | None
+    latest_window_start: str | None = Field(
+        description="Start of the newest minute read for the store, held or not."
+    )
     latest_window_start_ms: int | None
-    latest_final: bool | None
+    latest_final: bool | None = Field(description="Whether that minute is closed (final).")
+    closed_until: str | None = Field(
+        default=None,
+        description=(
+            "End of the store's newest final minute this API has read: events before it are"
+            " late (POST /api/v1/events refuses them; the worker may be further on)."
+        ),
+    )
+    closed_until_ms: int | None = None
 
 
 class StoresOut(BaseModel):
@@ -85,6 +97,11 @@ class StoresOut(BaseModel):
 
     stores: list[StoreOut]
     caught_up: bool = Field(description="False while the API is still replaying the KPI topic.")
+    history_start: str | None = Field(
+        default=None,
+        description="The API holds minutes from here on; older minutes are counted, not served.",
+    )
+    history_start_ms: int | None = None
 
 
 class HistoryOut(BaseModel):
@@ -96,6 +113,10 @@ class HistoryOut(BaseModel):
     window_start_ms: int
     window_end_ms: int
     points: list[RollupOut]
+    notes: list[str] = Field(
+        default_factory=list,
+        description="Where a known store's newest minute is when the range holds none of it.",
+    )
 
 
 class HealthOut(BaseModel):

@@ -21,6 +21,12 @@ keeps everything. Measured with tracemalloc on simulated minutes of a store of
 mostly the two HyperLogLog sketches and the per-agent counts), so 8 days of one
 store hold about 50 MB.
 
+Every snapshot read, held or too old, updates its store's :class:`~api.store_marks.StoreMark`
+(the newest minute read and the end of the newest final one), which eviction keeps: a store
+whose minutes are all older than the cutoff stays known (:meth:`KpiView.known_stores`), so
+reads of it answer "no minutes here" rather than "unknown store", and ingest can tell a late
+event from its minute (:mod:`api.ingest_check`).
+
 Rollups add the minutes' additive components with
 :func:`shoppulse.components.sum_values` and derive KPIs with
 :func:`shoppulse.kpis.derive_kpis` (ratio of sums). Distinct counts (visitors,
@@ -61,6 +67,7 @@ from types import MappingProxyType
 from typing import Any, Final, Literal, Protocol, get_args
 
 from api.clock import DAY_MS, Clock, utc_day_start_ms, wall_clock_ms
+from api.store_marks import StoreMark, observe
 from shoppulse.agents import sum_agents
 from shoppulse.compact import CompactCounts
 from shoppulse.components import COUNT_COMPONENTS, DISTINCT_COMPONENTS, sum_values
@@ -341,6 +348,7 @@ class KpiView:
         self.clock = clock
         self.stats = ViewStats()
         self._stores: dict[str, _StoreMinutes] = {}
+        self._marks: dict[str, StoreMark] = {}
         self._last_evict_ms: int | None = None
         self._slimmed_before_ms: int | None = None
         self.rollups: RangeRollups | None = None
@@ -373,6 +381,8 @@ class KpiView:
         now = self.clock()
         if self._last_evict_ms is None or now - self._last_evict_ms >= self.window_ms:
             self.evict(now)
+        mark = self._marks.get(snapshot.store_id)
+        self._marks[snapshot.store_id] = observe(mark, snapshot)  # held or not (store_marks)
         if snapshot.window_start_ms < self.cutoff_ms(now):
             self.stats.ignored_too_old += 1
             return False
@@ -428,6 +438,7 @@ class KpiView:
         copy._last_evict_ms = copy._slimmed_before_ms = now
         spans = _disjoint(ranges)
         copy._stores = {sid: store.copy_between(spans) for sid, store in self._stores.items()}
+        copy._marks = dict(self._marks)  # frozen marks: a shallow copy is a snapshot
         copy.rollups = rollups
         return copy
 
@@ -452,17 +463,32 @@ class KpiView:
     # -- reads ------------------------------------------------------------------------------
 
     def stores(self) -> list[str]:
-        """Known store ids, sorted."""
+        """Ids of the stores the view holds minutes of, sorted."""
         return sorted(self._stores)
 
     def has_store(self, store_id: str) -> bool:
         """Whether the view holds minutes of ``store_id``."""
         return store_id in self._stores
 
+    def known_stores(self) -> list[str]:
+        """Ids of every store the view has read a snapshot of (minutes held or not), sorted."""
+        return sorted(self._marks.keys() | self._stores.keys())
+
+    def knows_store(self, store_id: str) -> bool:
+        """Whether the view has read a snapshot of ``store_id`` (held, too old or evicted)."""
+        return store_id in self._marks or store_id in self._stores
+
+    def mark(self, store_id: str) -> StoreMark | None:
+        """The store's newest minute read and closed watermark (:mod:`api.store_marks`)."""
+        return self._marks.get(store_id)
+
     def currency(self, store_id: str) -> str | None:
         """The store's currency, as last reported."""
         store = self._stores.get(store_id)
-        return store.currency if store else None
+        if store is not None:
+            return store.currency
+        mark = self._marks.get(store_id)
+        return mark.currency if mark else None
 
     def minute_count(self, store_id: str) -> int:
         """How many minutes the view holds for ``store_id``."""

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from api.comparisons import compare
 from api.deps import ReaderDep, SettingsDep
 from api.reads import with_comparisons
-from api.routers.common import StoreQuery, require_store
+from api.routers.common import StoreQuery, absence_notes, require_store
 from api.schemas import HistoryOut, KpisOut
 from api.view import KpiView, Window
 from shoppulse.timeutil import TimestampError, format_ts_ms, parse_ts_ms
@@ -38,6 +38,10 @@ async def get_kpis(
     (``last_week``) earlier, rolled up the same way; ``comparison_windows`` gives those
     windows' bounds and minutes. Where those minutes are not held a comparison's values
     are null and its ``notes`` (also appended to ``notes``) say why.
+
+    A store the API has read snapshots of but holds no minute of in the window (its data is
+    older than the minutes the API keeps, or it was idle) answers with ``minutes: 0`` and a
+    note saying where its newest minute is; only a store never read is a 404.
     """
     require_store(reader.view, store)
     spans = with_comparisons(*reader.view.rollup_bounds(store, window))
@@ -49,7 +53,8 @@ def kpis_body(view: KpiView, store: str, window: Window) -> dict[str, Any]:
     rollup = view.rollup(store, window)
     comparisons = compare(view, rollup)
     out = rollup.to_dict()
-    out["notes"] = [*out["notes"], *comparisons.notes]
+    absent = absence_notes(view, store, rollup.minutes)
+    out["notes"] = [*absent, *out["notes"], *comparisons.notes]
     out["comparisons"] = comparisons.values
     out["comparison_windows"] = comparisons.windows
     return out
@@ -87,7 +92,8 @@ async def get_history(
     """One point per minute, oldest first: either ``minutes=N`` or ``from``/``to``.
 
     Without either, the last 60 minutes. Minutes are held from one hour before the start
-    of the same UTC day last week (older minutes are simply absent).
+    of the same UTC day last week (older minutes are simply absent); when a store has no
+    minute in the range, ``notes`` says where its newest minute is.
     """
     if minutes is not None and (start is not None or end is not None):
         raise HTTPException(
@@ -113,9 +119,8 @@ async def get_history(
     else:
         end_ms = now_end
         start_ms = end_ms - (minutes or DEFAULT_HISTORY_MINUTES) * 60_000
-    points = await reader.read(
-        [(start_ms, end_ms)],
-        lambda view: [p.to_dict() for p in view.history(store, start_ms, end_ms)],
+    points, notes = await reader.read(
+        [(start_ms, end_ms)], lambda view: _history_points(view, store, start_ms, end_ms)
     )
     return {
         "store_id": store,
@@ -124,4 +129,12 @@ async def get_history(
         "window_start_ms": start_ms,
         "window_end_ms": end_ms,
         "points": points,
+        "notes": notes,
     }
+
+
+def _history_points(
+    view: KpiView, store: str, start_ms: int, end_ms: int
+) -> tuple[list[dict[str, Any]], list[str]]:
+    points = [p.to_dict() for p in view.history(store, start_ms, end_ms)]
+    return points, absence_notes(view, store, len(points))
