@@ -24,7 +24,11 @@ offset for its diurnal curve):
   (``rating`` 1 to 5, sometimes ``nps``);
 * inventory: every SKU's level at the start, a new level after each sale, and
   restocks when a level falls to its reorder point;
-* :class:`Incident` s: conversion drop, stock-out, chat surge, traffic spike.
+* :class:`Incident` s: conversion drop, stock-out, chat surge, traffic spike;
+* store profiles (``profiles=``, :mod:`shoppulse.store_profiles`): tiny, night-silent,
+  bursty, gapped and out-of-order stores, as real shops are. An ``out_of_order``
+  store's events still come out here in event-time order; the order a late
+  producer *sends* them in is :func:`shoppulse.store_profiles.send_order`'s.
 
 Event time does not follow the wall clock: generating an hour of traffic takes
 as long as the CPU needs. Pacing events against the wall clock (the live demo's
@@ -57,10 +61,11 @@ from functools import partial
 from typing import Any, Final, Literal, cast, get_args
 
 from shoppulse import topics
-
-DAY_MS: Final = 86_400_000
-HOUR_MS: Final = 3_600_000
-MINUTE_MS: Final = 60_000
+from shoppulse.durations import DAY_MS as DAY_MS
+from shoppulse.durations import HOUR_MS as HOUR_MS
+from shoppulse.durations import MINUTE_MS as MINUTE_MS
+from shoppulse.durations import parse_duration_ms as parse_duration_ms
+from shoppulse.store_profiles import StoreShape, TrafficProfile, shape_stores
 
 IncidentKind = Literal["conversion_drop", "stock_out", "chat_surge", "traffic_spike"]
 INCIDENT_KINDS: Final[tuple[str, ...]] = get_args(IncidentKind)
@@ -216,31 +221,6 @@ class Incident:
         return cls(cast(IncidentKind, kind), store, start_ms, end_ms, factor)
 
 
-_UNITS_MS: Final[dict[str, int]] = {"ms": 1, "s": 1000, "m": MINUTE_MS, "h": HOUR_MS, "d": DAY_MS}
-
-
-def parse_duration_ms(text: str) -> int:
-    """Parse ``250ms``, ``90s``, ``10m``, ``1.5h``, ``2d`` or plain milliseconds.
-
-    >>> [parse_duration_ms(t) for t in ("250ms", "90s", "10m", "1.5h", "0")]
-    [250, 90000, 600000, 5400000, 0]
-    """
-    text = text.strip()
-    for unit in ("ms", "s", "m", "h", "d"):
-        if text.endswith(unit):
-            number, scale = text[: -len(unit)], _UNITS_MS[unit]
-            break
-    else:
-        number, scale = text, 1
-    try:
-        value = float(number)
-    except ValueError:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 10m, 2h)") from None
-    if not (value >= 0 and math.isfinite(value)):
-        raise ValueError(f"a duration must be finite and >= 0: {text!r}")
-    return round(value * scale)
-
-
 @dataclass(frozen=True, slots=True)
 class SimEvent:
     """One generated event: its logical topic, Kafka key (the store id), JSON value, time."""
@@ -272,6 +252,8 @@ class StoreProfile:
     sessions_per_s: float
     skus: tuple[Sku, ...]
     agents: tuple[str, ...]
+    shape: StoreShape | None = None
+    """What its traffic profiles change (None: the steady default)."""
     # Mutable simulation state.
     on_hand: dict[str, int] = field(default_factory=dict)
     restock_pending: set[str] = field(default_factory=set)
@@ -308,6 +290,17 @@ def expected_events_per_session() -> float:
     return clicks + orders + inventory + _P_CHAT_PER_SESSION * chat
 
 
+def expected_orders_per_session() -> float:
+    """The mean number of orders placed per session.
+
+    >>> 0.05 < expected_orders_per_session() < 0.2
+    True
+    """
+    q = 1.0 - _P_PRODUCT_VIEW * _P_ADD_TO_CART
+    p_cart = 1.0 - q * math.exp(-_EXTRA_IMPRESSIONS * (1.0 - q))
+    return p_cart * _P_CHECKOUT * _P_PLACE
+
+
 _Action = Callable[[], None]
 _Process = Generator[int, None, None]  # yields the delay in ms until it runs again
 
@@ -320,7 +313,8 @@ class Simulator:
     :data:`DEFAULT_SESSIONS_PER_MIN` per unit of store size (≈ 25 events/s for a
     store of size 1). ``diurnal=False`` keeps the rate flat. ``rfc3339_share`` of
     events carry ``ts`` as RFC 3339 text in the store's UTC offset, the rest as
-    epoch milliseconds.
+    epoch milliseconds. ``profiles`` shape single stores' traffic
+    (:class:`~shoppulse.store_profiles.TrafficProfile`).
 
     The simulator is resumable: :meth:`events`, :meth:`until`, :meth:`span` and
     :meth:`take` all continue from where the previous call stopped.
@@ -345,6 +339,7 @@ class Simulator:
         rfc3339_share: float = 0.05,
         skus_per_store: int = 40,
         sessions_per_min: float = DEFAULT_SESSIONS_PER_MIN,
+        profiles: Sequence[TrafficProfile] = (),
     ) -> None:
         if stores < 1:
             raise ValueError("stores must be at least 1")
@@ -374,6 +369,17 @@ class Simulator:
         for inc in self.incidents:
             if inc.store_id != "*" and inc.store_id not in self._by_id:
                 raise ValueError(f"incident for unknown store {inc.store_id!r}")
+        self.shapes = shape_stores(
+            profiles,
+            [(s.store_id, s.utc_offset_min) for s in self.stores],
+            seed=seed,
+            origin_ms=start_ms,
+        )
+        per_session = (expected_events_per_session(), expected_orders_per_session())
+        for store_id, shape in self.shapes.items():
+            store = self._by_id[store_id]
+            store.shape = shape
+            store.sessions_per_s = shape.sessions_per_s(store.sessions_per_s, *per_session)
         for store in self.stores:
             self._schedule(start_ms, partial(self._initial_inventory, store))
         for inc in self.incidents:
@@ -422,6 +428,11 @@ class Simulator:
     def store(self, store_id: str) -> StoreProfile:
         return self._by_id[store_id]
 
+    @property
+    def max_disorder_ms(self) -> dict[str, int]:
+        """The send-delay bound of each ``out_of_order`` store, for ``send_order``."""
+        return {k: s.max_disorder_ms for k, s in self.shapes.items() if s.max_disorder_ms}
+
     # -- the event loop -----------------------------------------------------------------
 
     def _schedule(self, ts_ms: int, action: _Action) -> None:
@@ -450,8 +461,13 @@ class Simulator:
         return self._serials
 
     def _emit(self, family: str, store: StoreProfile, fields: dict[str, Any]) -> None:
-        self._ids += 1
         ts_ms = self._now
+        if store.shape is not None:
+            adapted = store.shape.adapt(family, ts_ms, fields)
+            if adapted is None:
+                return  # a profile keeps the store from sending it
+            fields = adapted
+        self._ids += 1
         rng = self._rng
         ts: int | str = ts_ms
         if self.rfc3339_share and rng.random() < self.rfc3339_share:
@@ -568,6 +584,8 @@ class Simulator:
         for store in self.stores:
             curve = diurnal_factor(store.local_ms(now)) if self.diurnal else 1.0
             base = store.sessions_per_s * curve
+            if store.shape is not None:
+                base *= store.shape.rate_factor(now)
             sessions = self._poisson(base * self._factor("traffic_spike", store, now))
             for _ in range(sessions):
                 self._start(self._session(store), now + rng.randrange(1000))
