@@ -37,6 +37,7 @@ from api.clock import Clock
 from api.config_files import load_api_config
 from api.deps import ActionWriter
 from api.feed import KpiFeed
+from api.ingest_metrics import IngestStats
 from api.limits import BodySizeLimit, BodyTooLargeError, JsonOnly, body_too_large
 from api.metrics import ApiMetrics
 from api.producer import EventProducer, KafkaEventProducer
@@ -144,6 +145,7 @@ def create_app(
     app.state.event_producer = (
         event_producer if event_producer is not None else KafkaEventProducer(settings)
     )
+    app.state.ingest_stats = IngestStats()
     registry = CollectorRegistry()  # the app's own, never the global default one
     ProcessCollector(registry=registry)  # process_* (CPU, memory, file descriptors)
     PlatformCollector(registry=registry)  # python_info
@@ -158,6 +160,7 @@ def create_app(
             "alerts": app.state.alerts_feed,
             "alert_actions": action_log,
         },
+        ingest=app.state.ingest_stats,
     )
     viewer = [Depends(require("viewer"))]
     for router in (

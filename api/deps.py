@@ -23,6 +23,7 @@ from api.broadcast import Broadcaster
 from api.clock import Clock
 from api.config_files import ApiConfig
 from api.feed import KpiFeed
+from api.ingest_metrics import IngestStats
 from api.producer import EventProducer
 from api.reads import ViewReader
 from api.view import KpiView
@@ -123,6 +124,12 @@ def get_event_producer(conn: HTTPConnection) -> EventProducer:
     return producer
 
 
+def get_ingest_stats(conn: HTTPConnection) -> IngestStats:
+    """The counters of ingest outcomes on the API's /metrics."""
+    stats: IngestStats = conn.app.state.ingest_stats
+    return stats
+
+
 def require_action_writer(
     writer: Annotated[ActionWriter | None, Depends(get_action_writer)],
 ) -> ActionWriter:
@@ -172,3 +179,4 @@ ActionBookDep = Annotated[ActionBook, Depends(get_action_book)]
 ActionWriterDep = Annotated[ActionWriter | None, Depends(get_action_writer)]
 WriterDep = Annotated[ActionWriter, Depends(require_action_writer)]
 EventProducerDep = Annotated[EventProducer, Depends(get_event_producer)]
+IngestStatsDep = Annotated[IngestStats, Depends(get_ingest_stats)]

@@ -4,7 +4,10 @@ The body of ``POST /api/v1/events`` is one envelope or a JSON array of up to
 :data:`MAX_BATCH` envelopes; an envelope is ``{"topic": "shop.orders", "event": {...}}`` with
 the event exactly as it would be produced to that topic (see the README's Events section).
 A batch is all or nothing: if any envelope is bad, nothing is produced and the answer lists
-every bad envelope by index with the same reasons the worker's dead letter uses.
+every bad envelope by index with the same reasons the worker's dead letter uses. The route
+also refuses, the same way, events the worker would dead-letter as ``late``
+(:mod:`api.ingest_check`), so :func:`parse_batch` returns the valid records with the bad
+envelopes instead of raising for them.
 
 >>> ok = b'{"topic": "shop.inventory", "event": {"event_id": "e1", "store_id": "s1",'
 >>> ok += b' "ts": 1700000000000, "sku": "A", "on_hand": 3}}'
@@ -31,11 +34,17 @@ MAX_BATCH: Final = 1_000
 
 @dataclass(frozen=True, slots=True)
 class IngestRecord:
-    """One validated event, ready to produce: logical topic, key (store id), value bytes."""
+    """One validated event, ready to produce: logical topic, key (store id), value bytes,
+    and the event's time (epoch ms)."""
 
     topic: str
     key: bytes
     value: bytes
+    ts_ms: int
+
+    @property
+    def store_id(self) -> str:
+        return self.key.decode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +66,36 @@ class IngestError(ValueError):
         self.errors = tuple(errors)
 
 
+@dataclass(frozen=True, slots=True)
+class ParsedBatch:
+    """A body's envelopes: the valid ones by index, and the bad ones."""
+
+    size: int
+    records: tuple[tuple[int, IngestRecord], ...]
+    bad: tuple[BadEnvelope, ...]
+
+
+def rejected(errors: Sequence[BadEnvelope], size: int) -> IngestError:
+    """The error of a batch with bad envelopes (of ``size``): nothing is produced."""
+    ordered = sorted(errors, key=lambda e: e.index)
+    return IngestError(f"{len(ordered)} of {size} events rejected; nothing was produced", ordered)
+
+
 def parse_ingest(body: bytes, max_body_bytes: int | None = None) -> list[IngestRecord]:
     """The records to produce, or :class:`IngestError` (nothing to produce).
 
     ``max_body_bytes`` is ``settings.api_max_body_bytes`` (the API's middleware refuses a
     larger body with a 413 before this runs; None: no limit here).
     """
+    batch = parse_batch(body, max_body_bytes)
+    if batch.bad:
+        raise rejected(batch.bad, batch.size)
+    return [record for _, record in batch.records]
+
+
+def parse_batch(body: bytes, max_body_bytes: int | None = None) -> ParsedBatch:
+    """Every envelope of the body checked against its topic's contract; :class:`IngestError`
+    when the body itself is not a batch (not JSON, empty, too large, too many events)."""
     if max_body_bytes is not None and len(body) > max_body_bytes:
         raise IngestError(f"the body is {len(body)} bytes; the limit is {max_body_bytes}")
     try:
@@ -74,19 +107,15 @@ def parse_ingest(body: bytes, max_body_bytes: int | None = None) -> list[IngestR
         raise IngestError("the batch is empty")
     if len(envelopes) > MAX_BATCH:
         raise IngestError(f"a batch holds at most {MAX_BATCH} events, not {len(envelopes)}")
-    records: list[IngestRecord] = []
+    records: list[tuple[int, IngestRecord]] = []
     bad: list[BadEnvelope] = []
     for i, envelope in enumerate(envelopes):
         result = _one(envelope)
         if isinstance(result, BadEnvelope):
             bad.append(BadEnvelope(i, result.reason, result.detail))
         else:
-            records.append(result)
-    if bad:
-        raise IngestError(
-            f"{len(bad)} of {len(envelopes)} events rejected; nothing was produced", bad
-        )
-    return records
+            records.append((i, result))
+    return ParsedBatch(len(envelopes), tuple(records), tuple(bad))
 
 
 def _one(envelope: object) -> IngestRecord | BadEnvelope:
@@ -107,4 +136,4 @@ def _one(envelope: object) -> IngestRecord | BadEnvelope:
     checked = decode_event(topic, value, MAX_EVENT_BYTES)
     if isinstance(checked, Rejection):
         return BadEnvelope(0, checked.reason, checked.detail)
-    return IngestRecord(topic, checked.store_id.encode(), value)
+    return IngestRecord(topic, checked.store_id.encode(), value, checked.ts_ms)

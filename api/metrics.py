@@ -16,6 +16,8 @@ The names and labels are documented in ``docs/metrics.md`` (a test keeps it true
 - **State** (:class:`ApiStateCollector`): stores and their currency, the newest minute of
   each store and when it was published, websocket clients, firing alerts by store and
   severity, what the view did with the snapshots it read, and the Kafka feeds.
+- **Ingest** (:class:`~api.ingest_metrics.IngestCollector`): events posted to
+  ``/api/v1/events`` by outcome, refusal reason (``late`` included) and warning.
 
 :meth:`ApiMetrics.refresh` recomputes the KPI samples: it copies the minutes it needs
 from the view on the event loop (the feed mutates the view there), then rolls them up in
@@ -55,6 +57,7 @@ from alerts.topic_follower import FeedStats
 from api.broadcast import Broadcaster
 from api.clock import DAY_MS
 from api.comparisons import compare
+from api.ingest_metrics import IngestCollector, IngestStats
 from api.rollup_cache import MinuteIndex, Partial, RollupCache, kpis_of
 from api.view import ALL_STORES, WINDOWS, KpiView, Window
 from shoppulse.alert_shape import Severity
@@ -337,6 +340,8 @@ class ApiMetrics:
 
     registry: CollectorRegistry
     sampler: KpiSampler
+    ingest: IngestStats = field(default_factory=IngestStats)
+    """What ``POST /api/v1/events`` did (the route counts into it)."""
     min_refresh_interval_s: float = 1.0
     """A scrape within this long of the previous refresh reuses its samples."""
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -350,13 +355,17 @@ class ApiMetrics:
         board: AlertBoard | None = None,
         feeds: Mapping[str, FollowedFeed | None] | None = None,
         registry: CollectorRegistry | None = None,
+        ingest: IngestStats | None = None,
     ) -> ApiMetrics:
-        """Register the collectors on ``registry`` (a new one by default)."""
+        """Register the collectors on ``registry`` (a new one by default); ``ingest`` is
+        what the ingest route counts into (a new one by default)."""
         reg = registry if registry is not None else CollectorRegistry()
         sampler = KpiSampler(view)
+        stats = ingest if ingest is not None else IngestStats()
         reg.register(KpiCollector(sampler))
         reg.register(ApiStateCollector(view, broadcaster, board, feeds))
-        return cls(reg, sampler)
+        reg.register(IngestCollector(stats))
+        return cls(reg, sampler, stats)
 
     def update(self) -> None:
         """Recompute the KPI samples now, in this thread."""

@@ -47,9 +47,9 @@ def ingest(view: KpiView, producer: FakeEventProducer) -> Iterator[TestClient]:
 def test_one_event_and_a_batch_are_produced_keyed_by_store(
     ingest: TestClient, producer: FakeEventProducer
 ) -> None:
-    assert ingest.post("/api/v1/events", json=order(1)).json() == {"accepted": 1}
+    assert ingest.post("/api/v1/events", json=order(1)).json()["accepted"] == 1
     r = ingest.post("/api/v1/events", json=[order(2), order(3)])
-    assert (r.status_code, r.json()) == (202, {"accepted": 2})
+    assert (r.status_code, r.json()["accepted"]) == (202, 2)
     assert [(x.topic, x.key) for x in producer.sent] == [("shop.orders", b"s1")] * 3
     assert orjson.loads(producer.sent[2].value)["event_id"] == "o3"
 
