@@ -50,9 +50,16 @@ from shoppulse.windows import TumblingWindow
 MinuteKey = tuple[str, int]
 Outcome = Literal["counted", "duplicate"]
 
-#: Events per segment record of an open minute: bounds a record's size (event ids up to 128
-#: characters, a few memory changes each) far below Kafka's default 1 MB message limit.
+#: Events per segment record of an open minute (ADR 13).
 SEGMENT_MAX_EVENTS: Final = 256
+#: Bytes of event ids and memory changes per segment record, about (ADR 13 addendum): with
+#: the events' components and sketches a record stays far below Kafka's default 1 MB limit,
+#: however many memory changes one event makes (a click after a long gap ends every session).
+SEGMENT_MAX_BYTES: Final = 256 * 1024
+#: What an event adds to its segment besides its id: a paid order or a stock level, at most.
+_EVENT_OVERHEAD_BYTES: Final = 64
+#: What a memory change adds to its segment besides its record.
+_CHANGE_OVERHEAD_BYTES: Final = 16
 
 
 @dataclass(slots=True)
@@ -82,7 +89,12 @@ class OpenMinute:
     """The revision the written segments carry."""
     pending: list[OpenMinute] = field(default_factory=list)
     """Segments not written yet: the events since the last write, at most
-    ``SEGMENT_MAX_EVENTS`` each (the last one may still grow)."""
+    ``SEGMENT_MAX_EVENTS`` and about ``SEGMENT_MAX_BYTES`` each (the last one may still grow)."""
+    size_bytes: int = 0
+    """Of a pending segment: about how many bytes of event ids and memory changes it holds."""
+    partial: bool = False
+    """Of a segment: it holds only memory changes of an event that a later segment of the same
+    write holds; restore drops it unless a complete segment follows it."""
 
     @property
     def key(self) -> MinuteKey:
@@ -92,7 +104,9 @@ class OpenMinute:
         if event.event_id in self.event_ids:
             return "duplicate"
         self._apply(event)
-        self._tail()._apply(event)
+        tail = self._tail()
+        tail._apply(event)
+        tail.size_bytes += len(event.event_id) + _EVENT_OVERHEAD_BYTES
         self.dirty = True
         return "counted"
 
@@ -111,11 +125,16 @@ class OpenMinute:
     def _tail(self) -> OpenMinute:
         """The segment the next event goes to (a new one when the last is full)."""
         pending = self.pending
-        if not pending or len(pending[-1].event_ids) >= SEGMENT_MAX_EVENTS:
-            pending.append(
-                OpenMinute(self.store_id, self.window_start_ms, self.window_end_ms, self.partition)
-            )
+        if (
+            not pending
+            or len(pending[-1].event_ids) >= SEGMENT_MAX_EVENTS
+            or pending[-1].size_bytes >= SEGMENT_MAX_BYTES
+        ):
+            pending.append(self._segment())
         return pending[-1]
+
+    def _segment(self) -> OpenMinute:
+        return OpenMinute(self.store_id, self.window_start_ms, self.window_end_ms, self.partition)
 
     def add_effects(
         self,
@@ -124,15 +143,44 @@ class OpenMinute:
         credited: tuple[str, dict[str, int]] | None,
     ) -> None:
         """What the store's memory made of the event just added: component deltas, memory
-        changes and the agent credited; kept with the event in its segment."""
+        changes and the agent credited; kept with the event in its segment.
+
+        Memory changes that do not fit the event's segment go to partial segments written
+        just before it (a restore keeps them only with the segment that holds the event).
+        """
         tail = self.pending[-1]
+        if journal:
+            self.journal.update(journal)
+            tail.size_bytes += self._spill(journal, tail)
         for target in (self, tail):
-            if journal:
-                target.journal.update(journal)
             if deltas:
                 target.components.add_counts(deltas)
             if credited is not None:
                 add_agent_counts(target.agents, *credited)
+
+    def _spill(self, journal: Mapping[tuple[str, str], Change], tail: OpenMinute) -> int:
+        """Put ``journal`` in ``tail`` and, where it would pass ``SEGMENT_MAX_BYTES``, in
+        partial segments before it; the bytes ``tail`` took."""
+        room = max(0, SEGMENT_MAX_BYTES - tail.size_bytes)
+        chunk: dict[tuple[str, str], Change] = {}
+        chunk_bytes = 0
+        chunks: list[tuple[dict[tuple[str, str], Change], int]] = []
+        for key, change in journal.items():
+            size = len(change[1]) + _CHANGE_OVERHEAD_BYTES
+            if chunk and chunk_bytes + size > SEGMENT_MAX_BYTES:
+                chunks.append((chunk, chunk_bytes))
+                chunk, chunk_bytes = {}, 0
+            chunk[key] = change
+            chunk_bytes += size
+        if chunk_bytes > room or chunks:
+            chunks.append((chunk, chunk_bytes))
+            chunk, chunk_bytes = {}, 0
+        for part, size in chunks:
+            segment = self._segment()
+            segment.journal, segment.size_bytes, segment.partial = part, size, True
+            self.pending.insert(len(self.pending) - 1, segment)
+        tail.journal.update(chunk)
+        return chunk_bytes
 
     def take_segments(self) -> list[tuple[int, bytes]]:
         """The segment records to write now, numbered on from those written before: one
@@ -211,6 +259,7 @@ class OpenMinute:
                 "journal": [[q, raw.decode()] for q, raw in self.journal.values()],
                 "segment": self.segments_written,
             }
+            | ({"partial": True} if self.partial else {})
         )
 
     @classmethod
@@ -237,10 +286,11 @@ class OpenMinute:
             journal=_journal(data.get("journal") or []),
             # The record of segment n (records from before segments were whole minutes: 0).
             segments_written=int(data.get("segment") or 0) + 1,
+            partial=bool(data.get("partial")),
         )
 
     @classmethod
-    def from_segments(cls, records: Iterable[bytes]) -> list[OpenMinute]:
+    def from_segments(cls, records: Iterable[bytes]) -> RestoredSegments:
         """The open minutes the segment records of a table make up, whatever their order.
 
         >>> from shoppulse.events import ClickEvent
@@ -257,24 +307,68 @@ class OpenMinute:
         >>> rest = m.take_segments()
         >>> [n for n, _ in first + rest]
         [0, 1]
-        >>> [restored] = OpenMinute.from_segments(raw for _, raw in rest + first)
+        >>> [restored] = OpenMinute.from_segments(raw for _, raw in rest + first).minutes
         >>> sorted(restored.event_ids), restored.components.values()["visitors"]
         (['e0', 'e1', 'e2'], 3)
         >>> restored.segments_written
         2
+
+        Partial segments (memory changes written ahead of their event's segment) count only
+        when a complete segment follows them; others are *orphans*, to delete:
+
+        >>> m.add(click(3))
+        'counted'
+        >>> def change(q, ident, value=None):
+        ...     return {("session", ident): (q, orjson.dumps({"k": "session", "i": ident,
+        ...                                                  "v": value, "q": q}))}
+        >>> m.add_effects({}, change(1, "a"), None)
+        >>> m.add(click(4))
+        'counted'
+        >>> m.add_effects({}, change(2, "b", "x" * SEGMENT_MAX_BYTES), None)  # does not fit
+        >>> written = m.take_segments()  # b's change, then the segment with e3 and e4
+        >>> [(n, orjson.loads(raw).get("partial", False)) for n, raw in written]
+        [(2, True), (3, False)]
+        >>> crashed = written[:-1]  # the write of the events' own segment was lost
+        >>> again = OpenMinute.from_segments(raw for _, raw in first + rest + crashed)
+        >>> sorted(again.minutes[0].event_ids), again.minutes[0].segments_written
+        (['e0', 'e1', 'e2'], 2)
+        >>> again.orphans
+        [(0, 's1', 1700000040000, 2)]
         """
         segments = sorted(
             (cls.from_state(raw) for raw in records),
             key=lambda m: (m.store_id, m.window_start_ms, m.segments_written),
         )
-        minutes: dict[MinuteKey, OpenMinute] = {}
+        by_minute: dict[MinuteKey, list[OpenMinute]] = {}
         for segment in segments:
-            minute = minutes.get(segment.key)
-            if minute is None:
-                minutes[segment.key] = segment
-            else:
-                minute.merge(segment)
-        return list(minutes.values())
+            by_minute.setdefault(segment.key, []).append(segment)
+        minutes: list[OpenMinute] = []
+        orphans: list[tuple[int, str, int, int]] = []
+        for parts in by_minute.values():
+            complete = [i for i, part in enumerate(parts) if not part.partial]
+            kept = parts[: complete[-1] + 1] if complete else []
+            orphans.extend(
+                (p.partition, p.store_id, p.window_start_ms, p.segments_written - 1)
+                for p in parts[len(kept) :]
+            )
+            if kept:
+                minute = kept[0]
+                for part in kept[1:]:
+                    minute.merge(part)
+                minute.partial = False
+                minutes.append(minute)
+        return RestoredSegments(minutes, orphans)
+
+
+@dataclass(frozen=True, slots=True)
+class RestoredSegments:
+    """What a table's segment records make up: the open minutes, and the orphans."""
+
+    minutes: list[OpenMinute]
+    orphans: list[tuple[int, str, int, int]]
+    """``(partition, store_id, window_start_ms, segment)`` of each partial segment that no
+    complete segment follows (its event's own segment was never written): restore must
+    delete them, so their memory changes never apply."""
 
 
 def _journal(entries: list[list[Any]]) -> dict[tuple[str, str], Change]:

@@ -121,6 +121,7 @@ class StoreMemory:
         out: dict[str, int] = {}
         times = self.chats.setdefault(ev.customer_id, [])
         bisect.insort(times, ev.ts_ms)
+        thin_chat_times(times)
         self._changed("chats", ev.customer_id, times)
         conv = self.conversations.get(ev.conversation_id)
         if conv is None:
@@ -275,6 +276,28 @@ class StoreMemory:
             self.chats.pop(ident, None)
         elif kind == "conversation":
             self.conversations.pop(ident, None)
+
+
+def thin_chat_times(times: list[int], window_ms: int = CHAT_ASSIST_WINDOW_MS) -> None:
+    """Drop the chat times no order can need, so a customer's record stays small however
+    often they chat: a time whose neighbours lie within ``window_ms`` of each other.
+
+    An order asks for the latest chat at or before it and whether it lies within
+    ``window_ms``. Between the dropped time and its later neighbour, the earlier neighbour
+    answers the same, so every order is judged as with all the times kept (tested against a
+    list that keeps them all).
+
+    >>> times = [0, 10, 20, 30, 100]
+    >>> thin_chat_times(times, window_ms=25)
+    >>> times
+    [0, 20, 30, 100]
+    """
+    i = 1
+    while i < len(times) - 1:
+        if times[i + 1] - times[i - 1] <= window_ms:
+            del times[i]
+        else:
+            i += 1
 
 
 #: A pending change: its per-store sequence number and its record.

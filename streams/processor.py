@@ -173,7 +173,11 @@ class MinuteProcessor:
             ):
                 changes.append((store_id, partition, record_seq(raw), raw))
         restored = 0
-        for minute in OpenMinute.from_segments(self.state.minutes()):
+        segments = OpenMinute.from_segments(self.state.minutes())
+        for partition, store_id, start, segment in segments.orphans:
+            if active_partitions is None or partition in active_partitions:
+                self.state.put_minute(partition, minute_key(store_id, start, segment), None)
+        for minute in segments.minutes:
             if minute.store_id in self.book.clocks:
                 self.book.restore_minute(minute)
                 restored += 1

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from shoppulse.events import ChatEvent, OrderEvent
@@ -144,3 +145,21 @@ def test_chat_assisted_orders_look_back_24_hours_from_the_order() -> None:
     m.forget_chats_before(T + 1)
     assert m.chats == {}
     assert m.take_changes()["s|chats|c1"] is None
+
+
+def test_a_customer_chatting_all_day_keeps_a_small_record_and_exact_assistance() -> None:
+    """Thinned chat times judge every order as all of them would (a brute-force check), and the
+    customer's record stays a few times long, however many chats."""
+    rng = random.Random(3)
+    m = StoreMemory("s", 0)
+    day = 24 * 3_600_000
+    chats: list[int] = []
+    for i in range(5_000):
+        ts = T + rng.randrange(0, 3 * day)
+        chats.append(ts)
+        m.observe(chat(i, "customer_message", conv=f"cv{i}", ts=ts))
+    assert len(m.chats["c1"]) <= 8
+    assert max(len(raw or b"") for raw in m.take_changes().values()) < 1_000
+    orders = [("c1", T + rng.randrange(-day, 5 * day)) for _ in range(2_000)]
+    expected = sum(any(0 <= ts - c <= day for c in chats) for _, ts in orders)
+    assert m.chat_assisted(orders) == expected

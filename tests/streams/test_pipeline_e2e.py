@@ -246,3 +246,43 @@ def test_a_quiet_live_store_keeps_every_on_time_order_of_its_minute(
     assert final.components["orders_paid"] == 3
     assert final.components["gmv_minor"] == 3_003
     assert poll_until(settings, topics.DEADLETTER, bool, 3.0) == []
+
+
+def test_a_store_back_after_17_hours_ends_all_its_sessions_without_crashing_the_worker(
+    settings: Settings, start_worker: WorkerFactory
+) -> None:
+    """12,000 sessions, then 17 hours of silence: the first click after the gap ends every
+    session, and those 12,000 memory changes travel with that click's minute. They once made
+    one changelog record of about 1.4 MB, over the broker's limit, and the worker died with
+    MessageSizeTooLargeError; now the minute's records are bounded (ADR 13)."""
+    worker = start_worker()
+    t0 = 1_700_000_040_000
+    gap_ms = 17 * 3_600_000
+    sessions = 12_000
+    p = producer(settings)
+
+    def click(i: int, ts: int, session: str) -> None:
+        value = {
+            "event_id": f"gap-{i}",
+            "store_id": "s-gap",
+            "ts": ts,
+            "session_id": session,
+            "visitor_id": f"v{i}",
+            "kind": "page_view",
+        }
+        p.send(settings.topic(topics.CLICKS), key=b"s-gap", value=orjson.dumps(value))
+
+    for i in range(sessions):
+        click(i, t0 + i * 10, f"session-{i:06d}-{'x' * 60}")
+    click(sessions, t0 + gap_ms, "after-the-gap")
+    p.flush()
+    gap_minute = t0 + gap_ms
+    snaps = collect_snapshots(settings, [("s-gap", gap_minute)], FINALS_TIMEOUT_S)
+    finals = finals_by_minute(snaps).get(("s-gap", gap_minute))
+    assert finals, f"the gap minute never closed; worker log: {worker.tail(40)}"
+    (final,) = finals
+    assert final.components["sessions_ended"] == sessions
+    assert final.components["sessions_bounced"] == sessions
+    log = worker.log_path.read_text()
+    assert "MessageSizeTooLargeError" not in log
+    assert "Crashed" not in log, worker.tail(40)

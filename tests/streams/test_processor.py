@@ -424,3 +424,63 @@ async def test_a_busy_minute_is_written_in_bounded_segments_and_restores_whole()
     assert final.components["impressions"] == 610
     assert final_again.revision == final.revision == 2
     assert sorted(state.minutes_by_key) == [f"s1|{T0 + 60_000}"]  # every segment deleted
+
+
+#: Kafka's default largest record batch (``message.max.bytes``): no state record may exceed it.
+BROKER_MAX_RECORD_BYTES = 1_048_588
+
+
+class SizedState(MemoryState):
+    """:class:`MemoryState` that remembers the largest record written to each table."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.largest: dict[str, int] = {"minute": 0, "clock": 0, "memory": 0}
+
+    def _saw(self, table: str, value: bytes | None) -> None:
+        self.largest[table] = max(self.largest[table], len(value or b""))
+
+    def put_minute(self, partition: int, key: str, value: bytes | None) -> None:
+        self._saw("minute", value)
+        super().put_minute(partition, key, value)
+
+    def put_clock(self, partition: int, key: str, value: bytes) -> None:
+        self._saw("clock", value)
+        super().put_clock(partition, key, value)
+
+    def put_memory(self, partition: int, key: str, value: bytes | None) -> None:
+        self._saw("memory", value)
+        super().put_memory(partition, key, value)
+
+
+def session_click(i: int, ts: int) -> dict[str, Any]:
+    return click(i, ts) | {"session_id": f"session-{i:06d}-{'x' * 60}", "visitor_id": f"v{i}"}
+
+
+async def test_a_store_back_after_a_long_gap_writes_no_record_over_the_broker_limit() -> None:
+    """20,000 sessions open, then 17 hours of silence: the store's first click after the gap
+    ends them all, and each end is a memory change kept with that click's minute (ADR 11).
+    The minute's records stay far below what the broker accepts, and a restart restores it."""
+    clock = Clock()
+    state = SizedState()
+    proc, _, pub = make(clock, state)
+    n = 20_000
+    for first in range(0, n, 2_000):
+        await proc.process([rec(i, session_click(i, i * 10)) for i in range(first, first + 2_000)])
+    gap_ms = 17 * 3_600_000
+    clock.now = T0 + gap_ms + 1_000
+    await proc.process([rec(n, click(n, gap_ms))])
+    assert state.largest["minute"] <= BROKER_MAX_RECORD_BYTES // 2, state.largest
+
+    again, _, pub_again = make(clock, state)
+    again.restore()
+    for p in (proc, again):
+        await p.process([rec(n + 1, click(n + 1, gap_ms + 70_000))])  # closes the gap minute
+    gap_minute = T0 + gap_ms - gap_ms % 60_000
+    finals = [
+        next(s for s in snaps if s.final and s.window_start_ms == gap_minute)
+        for snaps in (pub.snapshots, pub_again.snapshots)
+    ]
+    assert finals[0].components["sessions_ended"] == n
+    assert finals[1].components == finals[0].components
+    assert max(state.largest.values()) <= BROKER_MAX_RECORD_BYTES // 2, state.largest
