@@ -22,6 +22,19 @@ Incidents (``--incident``, repeatable): ``KIND:STORE:START:DURATION[:FACTOR]``
 * ``DURATION``: e.g. ``30m``.
 
 Example: ``shoppulse simulate --stores 3 --incident conversion_drop:store-001:+10m:30m:0.5``.
+
+Store profiles (``--profile``, repeatable): ``NAME[:STORE][:PARAM=VALUE,...]``
+(no ``STORE``: every store), the shapes real shops have (see
+:mod:`shoppulse.store_profiles`): ``steady`` (``rate=``), ``tiny`` (orders only,
+about one ``every=4m``), ``night_silent`` (nothing ``from=23:00`` ``to=07:00``
+local time), ``burst`` (``factor=10`` for ``length=15m`` once ``every=6h``),
+``gap`` (silent for ``length=17h`` from ``start=+1h``) and ``out_of_order``
+(each event sent up to ``max`` late; by default, and at most, the worker's
+``grace_s``, so none is late). Events are produced, and written to ``--jsonl``,
+in that send order. ``--span`` bounds the event time produced.
+
+Example: ``shoppulse simulate --start=-3d --span 2d --profile tiny:store-005
+--profile gap:store-001:start=+6h,length=30h --profile out_of_order``.
 """
 
 from __future__ import annotations
@@ -39,6 +52,7 @@ import orjson
 from shoppulse.kafka_config import kafka_python_config
 from shoppulse.settings import Settings
 from shoppulse.simulation import DIURNAL_PEAK, Incident, Simulator, parse_duration_ms
+from shoppulse.store_profiles import TrafficProfile, send_order
 from shoppulse.timeutil import TimestampError, format_ts_ms, parse_ts_ms
 
 log = logging.getLogger("shoppulse.simulate")
@@ -59,7 +73,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  STORE    store-001 ... or * for every store\n"
         "  START    offset from the simulation start: +10m, 90s, 1h\n"
         "  DURATION length: 30m, 2h\n"
-        "example: --incident conversion_drop:store-001:+10m:30m:0.5"
+        "example: --incident conversion_drop:store-001:+10m:30m:0.5\n"
+        "\n"
+        "store profiles: --profile NAME[:STORE][:PARAM=VALUE,...]  (no STORE: every store)\n"
+        "  steady        rate=EVENTS_PER_S: the store's mean (default: from its size)\n"
+        "  tiny          orders only, one about every=4m; a chat now and then;\n"
+        "                no clickstream, no inventory feed\n"
+        "  night_silent  sends nothing from=23:00 to=07:00 (store's local time); rate=\n"
+        "  burst         factor=10 x sessions and chats for length=15m, once per\n"
+        "                every=6h period, at a seeded minute; rate=\n"
+        "  gap           silent for length=17h from start=+1h, then active again; rate=\n"
+        "  out_of_order  each event sent up to max=DURATION after its ts (seeded); the\n"
+        "                default and the limit is the worker's grace_s, so none is late\n"
+        "  Profiles stack on a store (silences and bursts add up; the last rate wins).\n"
+        "  Events go to Kafka and --jsonl in send order.\n"
+        "example: --start=-3d --span 2d --profile tiny:store-005 --profile night_silent:store-004\n"
+        "         --profile steady:store-001:rate=30 --profile gap:store-001:start=+6h,length=30h\n"
+        "         --profile out_of_order"
     )
     parser.add_argument("--stores", type=int, default=5, help="number of stores (default: 5)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
@@ -103,6 +133,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KIND:STORE:START:DURATION[:FACTOR]",
         help="inject an incident (repeatable; see below)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="NAME[:STORE][:PARAM=VALUE,...]",
+        help="shape a store's traffic as real shops do: steady, tiny, night_silent, burst, "
+        "gap, out_of_order (repeatable; see below)",
+    )
+    parser.add_argument(
+        "--span",
+        default=None,
+        metavar="DURATION",
+        help="stop when event time reaches --start plus this, e.g. 2d (history up to a point)",
     )
     parser.add_argument(
         "--jsonl",
@@ -197,6 +241,30 @@ def resolve_start_ms(text: str, now_ms: int) -> tuple[int, bool]:
         raise ValueError(f"--start: {exc}") from None
 
 
+def parse_profiles(specs: list[str], start_ms: int, grace_ms: int) -> list[TrafficProfile]:
+    """``--profile`` specs; ``out_of_order`` defaults to, and may not exceed, the grace.
+
+    >>> [p.max_disorder_ms for p in parse_profiles(["out_of_order", "out_of_order:max=1s"],
+    ...                                             0, grace_ms=5_000)]
+    [5000, 1000]
+    >>> parse_profiles(["out_of_order:store-002:max=9s"], 0, grace_ms=5_000)
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: --profile out_of_order:store-002:max=9s: max 9000 ms exceeds the worker's grace...
+    """
+    profiles = []
+    for spec in specs:
+        profile = TrafficProfile.parse(spec, start_ms, default_max_disorder_ms=grace_ms)
+        if profile.name == "out_of_order" and profile.max_disorder_ms > grace_ms:
+            raise ValueError(
+                f"--profile {spec}: max {profile.max_disorder_ms} ms exceeds the worker's grace "
+                f"(SHOPPULSE_GRACE_S = {grace_ms / 1000} s); its events could be dead-lettered "
+                "as late"
+            )
+        profiles.append(profile)
+    return profiles
+
+
 def _make_progress(enabled: bool, total: int | None) -> Any:
     from rich.console import Console
     from rich.progress import (
@@ -228,6 +296,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         start_ms, is_now = resolve_start_ms(args.start, now_ms)
         incidents = [Incident.parse(spec, origin_ms=start_ms) for spec in args.incident]
+        profiles = parse_profiles(args.profile, start_ms, settings.grace_ms)
+        end_ms = start_ms + parse_duration_ms(args.span) if args.span is not None else None
         speedup = args.speedup if args.speedup is not None else (1.0 if is_now else 0.0)
         if speedup < 0:
             raise ValueError("--speedup must be >= 0")
@@ -244,6 +314,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             events_per_s=events_per_s,
             incidents=incidents,
             diurnal=not args.no_diurnal,
+            profiles=profiles,
         )
     except ValueError as exc:
         log.error("simulate: bad option", extra={"error": str(exc)})
@@ -262,6 +333,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             "rate_limit_per_s": args.rate,
             "event_rate_per_s": events_per_s,
             "incidents": args.incident,
+            "profiles": args.profile,
+            "span": args.span,
             "bootstrap": settings.kafka_bootstrap_servers,
             "topic_namespace": settings.topic_namespace,
         },
@@ -296,10 +369,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             next_update = wall0
             topic_names: dict[str, str] = {}
             try:
-                for ev in sim.events():
+                source = sim.events() if end_ms is None else sim.until(end_ms)
+                for send_ms, ev in send_order(source, sim.max_disorder_ms, args.seed):
                     if args.events is not None and sent >= args.events:
                         break
-                    if pacer is not None and not _wait(pacer, ev.ts_ms, deadline):
+                    if pacer is not None and not _wait(pacer, send_ms, deadline):
                         break
                     if bucket is not None:
                         bucket.acquire()
