@@ -1,0 +1,160 @@
+"""``shoppulse simulate --profile`` and ``--span`` without a broker: options, send order, JSONL.
+
+A fake producer stands in for kafka-python, so the test sees exactly what would be sent,
+and in which order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any, ClassVar
+
+import kafka
+import orjson
+import pytest
+
+from cli.simulate import add_arguments, run
+from shoppulse.settings import Settings
+from shoppulse.simulation import MINUTE_MS, Simulator
+from tests.groundtruth import parse_ts_ms, read_jsonl
+
+START_MS = 1_700_000_040_000  # a minute boundary, long ago
+
+
+class _Sent:
+    def add_errback(self, _fn: Any) -> _Sent:
+        return self
+
+
+class FakeProducer:
+    """Records ``(topic, key, value)`` of every send, in order."""
+
+    instances: ClassVar[list[FakeProducer]] = []
+
+    def __init__(self, **_config: Any) -> None:
+        self.sent: list[tuple[str, bytes, bytes]] = []
+        FakeProducer.instances.append(self)
+
+    def send(self, topic: str, *, key: bytes, value: bytes) -> _Sent:
+        self.sent.append((topic, key, value))
+        return _Sent()
+
+    def flush(self, timeout: float | None = None) -> None:
+        pass
+
+    def close(self, timeout: float | None = None) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_producer(monkeypatch: pytest.MonkeyPatch) -> type[FakeProducer]:
+    FakeProducer.instances.clear()
+    monkeypatch.setattr(kafka, "KafkaProducer", FakeProducer)
+    return FakeProducer
+
+
+def _parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="shoppulse simulate")
+    add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def _settings(grace_s: float = 2.0) -> Settings:
+    return Settings(kafka_bootstrap_servers="127.0.0.1:1", grace_s=grace_s)
+
+
+def test_help_documents_the_profiles() -> None:
+    parser = argparse.ArgumentParser(prog="shoppulse simulate")
+    add_arguments(parser)
+    text = parser.format_help()
+    assert "--profile NAME[:STORE][:PARAM=VALUE,...]" in text
+    for name in ("steady", "tiny", "night_silent", "burst", "gap", "out_of_order"):
+        assert f"  {name} " in text
+    assert "--span DURATION" in text
+    assert "grace_s" in text
+
+
+def test_profiles_are_repeatable_and_default_to_none() -> None:
+    assert _parse().profile == []
+    assert _parse().span is None
+    args = _parse("--profile", "tiny:store-002", "--profile", "out_of_order", "--span", "2d")
+    assert args.profile == ["tiny:store-002", "out_of_order"]
+    assert args.span == "2d"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("--profile", "sleepy:store-001"), "unknown name"),
+        (("--profile", "tiny:store-042"), "unknown store"),
+        (("--profile", "out_of_order:max=3s"), "exceeds the worker's grace"),
+        (("--profile", "burst:store-001:every=soon"), "duration"),
+        (("--span", "forever"), "duration"),
+    ],
+)
+def test_bad_profiles_exit_2_before_touching_kafka(
+    argv: tuple[str, ...], message: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="shoppulse.simulate"):
+        assert run(_parse("--stores", "3", "--events", "1", *argv), _settings()) == 2
+    assert "bad option" in caplog.text
+    assert any(message in str(getattr(r, "error", "")) for r in caplog.records)
+
+
+def _run(tmp_path: Path, *argv: str, grace_s: float = 2.0) -> list[dict[str, Any]]:
+    jsonl = tmp_path / "events.jsonl"
+    args = _parse("--start", str(START_MS), "--no-progress", "--jsonl", str(jsonl), *argv)
+    assert run(args, _settings(grace_s)) == 0
+    return read_jsonl(jsonl)
+
+
+def test_profiled_run_sends_in_send_order_within_grace_and_span(
+    tmp_path: Path, fake_producer: type[FakeProducer]
+) -> None:
+    records = _run(
+        tmp_path,
+        "--stores",
+        "3",
+        "--seed",
+        "4",
+        "--event-rate",
+        "20",
+        "--span",
+        "20m",
+        "--profile",
+        "out_of_order",
+        "--profile",
+        "tiny:store-003",
+        grace_s=1.5,
+    )
+    (producer,) = fake_producer.instances
+    settings = _settings()
+    sent = [
+        {"topic": topic, "key": key.decode(), "value": orjson.loads(value)}
+        for topic, key, value in producer.sent
+    ]
+    family = {settings.topic(r["topic"]): r["topic"] for r in records}
+    assert [{**s, "topic": family[s["topic"]]} for s in sent] == records  # JSONL = send order
+    times = [parse_ts_ms(r["value"]["ts"]) for r in records]
+    assert all(t is not None and START_MS <= t < START_MS + 20 * MINUTE_MS for t in times)
+    newest: dict[str, int] = {}
+    inversions = 0
+    for record, ts in zip(records, times, strict=True):
+        assert ts is not None
+        store = record["key"]
+        assert ts >= newest.get(store, ts) - 1_500  # the grace (1.5 s) is the default bound
+        inversions += ts < newest.get(store, ts)
+        newest[store] = max(newest.get(store, ts), ts)
+    assert inversions > 0
+    tiny = {r["topic"] for r in records if r["key"] == "store-003"}
+    assert tiny == {"shop.orders", "shop.chats"}
+
+
+def test_without_profiles_the_run_is_todays_simulator_stream(
+    tmp_path: Path, fake_producer: type[FakeProducer]
+) -> None:
+    records = _run(tmp_path, "--stores", "2", "--seed", "9", "--events", "3000")
+    expected = Simulator(stores=2, seed=9, start_ms=START_MS).take(3000)
+    assert records == [{"topic": e.topic_family, "key": e.key, "value": e.value} for e in expected]
