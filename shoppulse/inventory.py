@@ -6,12 +6,18 @@ stock *at the end of the minute*: for each SKU the level of its latest update
 end. Gauges are levels, not flows: a rollup over several minutes takes each
 store's latest minute and sums across stores, never sums over time.
 
+A store without a ``shop.inventory`` feed has no level at all: its gauges are all 0,
+``skus_tracked`` included. That means "no stock data", not "0 units on hand"
+(:func:`has_stock_data`); the stock KPIs are null and no stock signal fires for it.
+
 >>> levels: dict[str, SkuLevel] = {}
 >>> merge_level(levels, "A", SkuLevel(ts_ms=2, on_hand=0, reorder_point=5))
 >>> merge_level(levels, "A", SkuLevel(ts_ms=1, on_hand=9, reorder_point=5))  # older: ignored
 >>> merge_level(levels, "B", SkuLevel(ts_ms=1, on_hand=3, reorder_point=5))
 >>> gauges(levels)
 {'on_hand_units': 3, 'skus_tracked': 2, 'low_stock_skus': 1, 'stock_out_skus': 1}
+>>> has_stock_data(gauges(levels)), has_stock_data(gauges({})), has_stock_data({})
+(True, False, False)
 """
 
 from __future__ import annotations
@@ -62,6 +68,16 @@ def gauges(levels: Mapping[str, SkuLevel]) -> dict[str, int]:
         elif level.reorder_point is not None and level.on_hand <= level.reorder_point:
             out["low_stock_skus"] += 1
     return out
+
+
+def has_stock_data(values: Mapping[str, int]) -> bool:
+    """Whether components describe stock: at least one SKU tracked (``skus_tracked`` > 0).
+
+    ``skus_tracked`` is 0 (or missing) until the store's first ``shop.inventory`` update:
+    the other gauges are then 0 for want of data, not because a SKU is at 0. Once a SKU has
+    a level it keeps one, so a store with a feed does not go back to having none.
+    """
+    return values.get("skus_tracked", 0) > 0
 
 
 def latest_gauges(minutes: Iterable[tuple[str, int, Mapping[str, int]]]) -> dict[str, int] | None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from shoppulse.histogram import FIRST_RESPONSE_S, FULFILMENT_H, BucketSpec, from_components
+from shoppulse.inventory import has_stock_data
 
 Direction = Literal["higher_is_better", "lower_is_better", "neutral"]
 Unit = Literal[
@@ -50,6 +51,27 @@ class Total:
 
     def describe(self) -> str:
         return f"`{self.component}`"
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """A stock gauge's value; ``None`` without stock data (no SKU tracked), never 0.
+
+    >>> Level("on_hand_units").evaluate({"on_hand_units": 0, "skus_tracked": 0}, 60_000) is None
+    True
+    >>> Level("on_hand_units").evaluate({"on_hand_units": 0, "skus_tracked": 2}, 60_000)
+    0.0
+    """
+
+    component: str
+
+    def evaluate(self, values: Mapping[str, int], window_ms: int) -> float | None:
+        if not has_stock_data(values):
+            return None
+        return float(values.get(self.component, 0))
+
+    def describe(self) -> str:
+        return f"`{self.component}` (null while `skus_tracked` is 0)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,10 +186,11 @@ class ShareAtOrBelow:
 
 @dataclass(frozen=True, slots=True)
 class Cover:
-    """How long a stock lasts at the window's rate of a flow: ``stock / (flow per unit)``.
+    """How long a stock lasts at the window's rate of a flow: ``stock / (flow per unit)``;
+    ``None`` without a flow or without stock data (no SKU tracked).
 
     >>> Cover("on_hand_units", "units_sold", 86_400_000).evaluate(
-    ...     {"on_hand_units": 120, "units_sold": 10}, 3_600_000)  # 240 units a day
+    ...     {"on_hand_units": 120, "skus_tracked": 4, "units_sold": 10}, 3_600_000)  # 240 a day
     0.5
     """
 
@@ -177,16 +200,21 @@ class Cover:
 
     def evaluate(self, values: Mapping[str, int], window_ms: int) -> float | None:
         flow = values.get(self.flow, 0)
-        if flow == 0 or self.stock not in values:
+        if flow == 0 or self.stock not in values or not has_stock_data(values):
             return None
         return values[self.stock] / (flow * self.unit_ms / window_ms)
 
     def describe(self) -> str:
         unit = "days" if self.unit_ms == 86_400_000 else "hours"
-        return f"`{self.stock}` / (`{self.flow}` per {unit[:-1]} of the window), in {unit}"
+        return (
+            f"`{self.stock}` / (`{self.flow}` per {unit[:-1]} of the window), in {unit}"
+            " (null while `skus_tracked` is 0)"
+        )
 
 
-Formula = Total | Ratio | Complement | NetScore | PerHour | Quantile | ShareAtOrBelow | Cover
+Formula = (
+    Total | Level | Ratio | Complement | NetScore | PerHour | Quantile | ShareAtOrBelow | Cover
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -547,7 +575,7 @@ REGISTRY: Final[tuple[KpiDef, ...]] = (
         "inventory",
         "count",
         "neutral",
-        Total("on_hand_units"),
+        Level("on_hand_units"),
         "Sum of the latest on_hand of every SKU at the end of the window.",
     ),
     KpiDef(
@@ -556,7 +584,7 @@ REGISTRY: Final[tuple[KpiDef, ...]] = (
         "inventory",
         "count",
         "lower_is_better",
-        Total("low_stock_skus"),
+        Level("low_stock_skus"),
         "SKUs with 0 < on_hand <= reorder_point at the end of the window.",
     ),
     KpiDef(
@@ -565,7 +593,7 @@ REGISTRY: Final[tuple[KpiDef, ...]] = (
         "inventory",
         "count",
         "lower_is_better",
-        Total("stock_out_skus"),
+        Level("stock_out_skus"),
         "SKUs with on_hand = 0 at the end of the window.",
     ),
     KpiDef(

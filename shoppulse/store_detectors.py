@@ -4,7 +4,10 @@
 on each final store-minute (scoring before learning) and three inventory rules on
 the minute's stock gauges: a stock-out (a SKU at 0), low stock (a SKU at or under
 its reorder point) and a projected stock-out (units on hand divided by the store's
-smoothed sales velocity falls within ``horizon_h``). Every state change becomes a
+smoothed sales velocity falls within ``horizon_h``). The inventory rules need stock
+data (``shoppulse.inventory.has_stock_data``: at least one SKU tracked): a store
+without a ``shop.inventory`` feed has gauges of 0 that say nothing about its stock, so
+none of them holds there, and one still firing resolves. Every state change becomes a
 Prometheus-shaped alert (``shoppulse.alert_shape``): these are *signals*, which the
 alert rules will turn into notifications.
 
@@ -17,6 +20,11 @@ alert rules will turn into notifications.
 [('stock_out', 'firing')]
 >>> sd.on_final(snap)  # the same minute again (a re-published final): nothing new
 []
+>>> no_feed = StoreDetectors("s2")  # orders with units, but no SKU has a level
+>>> no_feed.on_final(KpiSnapshot(store_id="s2", window_start_ms=1_700_000_040_000,
+...     window_end_ms=1_700_000_100_000, final=True, revision=1, currency="EUR",
+...     components={"units_sold": 5, "on_hand_units": 0, "skus_tracked": 0}, emitted_at_ms=0))
+[]
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from typing import Any, Final
 
 from shoppulse.alert_shape import Severity, alert
 from shoppulse.detectors import DETECTORS, Detector, DetectorOutput, DetectorSpec
+from shoppulse.inventory import has_stock_data
 from shoppulse.seasonal import SeasonalBaseline
 from shoppulse.snapshot import KpiSnapshot
 
@@ -102,32 +111,34 @@ class StoreDetectors:
     # -- inventory rules -----------------------------------------------------------------
 
     def _inventory(self, snap: KpiSnapshot) -> list[dict[str, Any]]:
+        """The inventory rules' state changes. Without stock data none holds (a firing one
+        resolves); the sales velocity learns from every minute, so that a feed that starts
+        later is projected at once."""
         c = snap.components
-        if "skus_tracked" not in c:
-            return []
         sold = c.get("units_sold", 0)
         v = self.velocity_per_min
         self.velocity_per_min = float(sold) if v is None else v + _VELOCITY_FADING * (sold - v)
+        stocked = has_stock_data(c)
         out = []
         stock_out, low = c.get("stock_out_skus", 0), c.get("low_stock_skus", 0)
         on_hand = c.get("on_hand_units", 0)
+        hours = self.projected_stockout_h(on_hand) if stocked else None
         rules: list[tuple[str, bool, float | None, float | None, str]] = [
             (
                 "stock_out",
-                stock_out > 0,
+                stocked and stock_out > 0,
                 float(stock_out),
                 0.0,
                 f"{self.store_id}: {stock_out} SKU(s) out of stock",
             ),
             (
                 "low_stock",
-                low > 0,
+                stocked and low > 0,
                 float(low),
                 0.0,
                 f"{self.store_id}: {low} SKU(s) at or under their reorder point",
             ),
         ]
-        hours = self.projected_stockout_h(on_hand)
         rules.append(
             (
                 "stockout_projected",
@@ -139,6 +150,8 @@ class StoreDetectors:
             )
         )
         for name, active, value, expected, description in rules:
+            if not stocked:
+                description = f"{self.store_id}: no stock data (no SKU has a level yet)"
             if active != (name in self.firing_since_ms):
                 out.append(
                     self._transition(

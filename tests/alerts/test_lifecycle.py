@@ -7,8 +7,11 @@ from typing import Any
 
 from alerts.lifecycle import AlertEngine, Evaluation
 from alerts.notifiers.message import how_bad
-from alerts.rules import RuleSet, load_rules
+from alerts.rules import DEFAULT_RULES_PATH, RuleSet, load_rules
 from shoppulse.alert_shape import alert
+from shoppulse.kpis import derive_kpis
+from shoppulse.snapshot import KpiSnapshot
+from shoppulse.store_detectors import StoreDetectors
 from shoppulse.timeutil import format_ts_ms
 
 M = 60_000
@@ -371,3 +374,45 @@ rules:
     # The busy minute leaves the window: 0 resolved of 3, still firing, nothing new to say.
     assert restored.on_minute("s1", T0 + 3 * M, {}, {"conversations_opened": 0}) == []
     assert restored.states[fired["fingerprint"]].value == 0.0
+
+
+def test_stock_rules_stay_quiet_for_a_store_without_stock_data() -> None:
+    """Threshold rules on stock KPIs and the default rules' stock anomaly rule, fed the
+    final minutes (and the detector signals) of a store whose orders carry units but that
+    has no shop.inventory feed: no SKU tracked, so no stock alert."""
+    stock_rules = load_rules(
+        DEFAULT_RULES_PATH.read_text(encoding="utf-8")
+        + """
+  - {name: cover_short, kind: threshold, kpi: days_of_cover, op: "<", value: 1}
+  - {name: units_low, kind: threshold, kpi: on_hand_units, op: "<", value: 10}
+  - {name: any_out, kind: threshold, kpi: stock_out_skus, op: ">", value: 0}
+  - {name: projected, kind: anomaly, signal: stockout_projected}
+"""
+    )
+    engine, detectors = AlertEngine(stock_rules), StoreDetectors("s1", warmup=5)
+    gauges = {"on_hand_units": 0, "skus_tracked": 0, "low_stock_skus": 0, "stock_out_skus": 0}
+    out: list[dict[str, Any]] = []
+    for i in range(60):
+        snap = KpiSnapshot(
+            store_id="s1",
+            window_start_ms=T0 + i * M,
+            window_end_ms=T0 + (i + 1) * M,
+            final=True,
+            revision=1,
+            currency="EUR",
+            components={"orders_paid": 4, "gmv_minor": 8_000, "units_sold": 12, **gauges},
+            emitted_at_ms=T0 + (i + 1) * M,
+        )
+        for signal in detectors.on_final(snap):
+            out += engine.on_signal(signal)
+        out += engine.on_minute("s1", snap.window_start_ms, snap.kpis, snap.components)
+    assert [a["labels"]["alertname"] for a in out] == []
+    # The same rules do fire once the store tracks a SKU at 0.
+    gauges |= {"skus_tracked": 1, "stock_out_skus": 1}
+    kpis = derive_kpis({"units_sold": 12, **gauges})
+    fired = engine.on_minute("s1", T0 + 60 * M, kpis, gauges)
+    assert sorted(a["labels"]["alertname"] for a in fired) == [
+        "any_out",
+        "cover_short",
+        "units_low",
+    ]

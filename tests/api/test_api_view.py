@@ -256,12 +256,40 @@ def test_a_minute_without_sketch_makes_distinct_rollups_unavailable(view: KpiVie
 
 
 def test_rollups_take_stock_gauges_from_each_stores_latest_minute(view: KpiView) -> None:
-    view.apply(make_snap("s1", MINUTE - MIN, on_hand_units=50, stock_out_skus=1, units_sold=6))
-    view.apply(make_snap("s1", MINUTE, on_hand_units=44, stock_out_skus=2, units_sold=6))
-    view.apply(make_snap("s2", MINUTE, on_hand_units=100, stock_out_skus=0, units_sold=0))
+    view.apply(
+        make_snap(
+            "s1", MINUTE - MIN, on_hand_units=50, skus_tracked=5, stock_out_skus=1, units_sold=6
+        )
+    )
+    view.apply(
+        make_snap("s1", MINUTE, on_hand_units=44, skus_tracked=5, stock_out_skus=2, units_sold=6)
+    )
+    view.apply(
+        make_snap("s2", MINUTE, on_hand_units=100, skus_tracked=5, stock_out_skus=0, units_sold=0)
+    )
     r = view.rollup("s1", "5m")
     assert r.components["on_hand_units"] == 44  # a level, not 50 + 44
     assert r.components["stock_out_skus"] == 2
     every = view.rollup(ALL_STORES, "5m")
     assert every.components["on_hand_units"] == 144
     assert every.kpis["days_of_cover"] is not None
+
+
+def test_a_store_without_stock_data_has_null_stock_kpis_not_zero(view: KpiView) -> None:
+    """No shop.inventory feed: the gauges are 0 with no SKU tracked, the KPIs null."""
+    for start in (MINUTE - MIN, MINUTE):
+        view.apply(
+            make_snap(
+                "s1",
+                start,
+                units_sold=6,
+                on_hand_units=0,
+                skus_tracked=0,
+                low_stock_skus=0,
+                stock_out_skus=0,
+            )
+        )
+    stock_kpis = ("on_hand_units", "stock_out_skus", "days_of_cover", "projected_stockout_h")
+    for rollup in (view.rollup("s1", "1m"), view.rollup("s1", "5m"), view.rollup(ALL_STORES, "5m")):
+        assert [rollup.kpis[k] for k in stock_kpis] == [None] * len(stock_kpis)
+        assert rollup.kpis["sales_velocity_units_per_h"]

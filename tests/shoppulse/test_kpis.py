@@ -109,3 +109,25 @@ def test_marks_from_the_article() -> None:
 
 def test_cart_abandonment_is_clamped_when_paid_orders_exceed_adds() -> None:
     assert derive_kpis({"orders_paid": 5, "add_to_cart": 2})["cart_abandonment"] == 0.0
+
+
+STOCK_KPIS = ("on_hand_units", "low_stock_skus", "stock_out_skus", "days_of_cover")
+
+
+def test_stock_kpis_are_null_without_stock_data_not_zero() -> None:
+    """No SKU tracked (a store without a shop.inventory feed): stock is unknown, not 0."""
+    no_feed = {"units_sold": 12, "orders_paid": 4, "on_hand_units": 0, "skus_tracked": 0}
+    for components in (no_feed, {"units_sold": 12, "orders_paid": 4}):
+        kpis = derive_kpis(components | {"low_stock_skus": 0, "stock_out_skus": 0})
+        assert {k: kpis[k] for k in (*STOCK_KPIS, "projected_stockout_h")} == dict.fromkeys(
+            (*STOCK_KPIS, "projected_stockout_h")
+        )
+        assert kpis["sales_velocity_units_per_h"] == 720.0  # sales are known
+
+
+def test_stock_kpis_of_a_tracked_sku_at_zero_are_zero() -> None:
+    kpis = derive_kpis(
+        {"units_sold": 12, "on_hand_units": 0, "skus_tracked": 1, "stock_out_skus": 1}
+    )
+    assert [kpis[k] for k in STOCK_KPIS] == [0.0, 0.0, 1.0, 0.0]
+    assert kpis["projected_stockout_h"] == 0.0

@@ -54,3 +54,47 @@ def test_state_round_trip_keeps_firing_alerts_and_detectors() -> None:
     assert again.to_state() == sd.to_state()
     resolved = again.on_final(minute(1, stock_out_skus=0, skus_tracked=4))
     assert names(resolved) == [("stock_out", "resolved")]
+
+
+#: The gauges of a store with no ``shop.inventory`` feed: no SKU has a level yet.
+NO_STOCK_DATA = {"on_hand_units": 0, "skus_tracked": 0, "low_stock_skus": 0, "stock_out_skus": 0}
+STOCK_SIGNALS = {"stock_out", "low_stock", "stockout_projected"}
+
+
+def test_a_store_without_stock_data_raises_no_stock_signal() -> None:
+    """Orders only: 0 units on hand there means "unknown", not "sold out"."""
+    sd = StoreDetectors("s1", horizon_h=24.0, warmup=5)
+    out = [a for i in range(90) for a in sd.on_final(minute(i, units_sold=12, **NO_STOCK_DATA))]
+    assert not {name for name, _ in names(out)} & STOCK_SIGNALS
+    assert sd.firing_since_ms == {}
+
+
+def test_a_stock_signal_firing_without_stock_data_resolves() -> None:
+    """A state saved while stockout_projected fired on missing data (before stock signals
+    needed it) is resolved by the next minute, not left firing for good."""
+    sd = StoreDetectors("s1", horizon_h=24.0)
+    sd.firing_since_ms["stockout_projected"] = T0
+    sd.velocity_per_min = 12.0
+    sd.last_window_ms = T0
+    out = sd.on_final(minute(1, units_sold=12, **NO_STOCK_DATA))
+    assert names(out) == [("stockout_projected", "resolved")]
+    assert out[0]["annotations"]["description"] == "s1: no stock data (no SKU has a level yet)"
+    assert sd.firing_since_ms == {}
+
+
+def test_a_tracked_sku_at_zero_still_fires_every_stock_signal() -> None:
+    sd = StoreDetectors("s1", horizon_h=24.0)
+    gauges = {"on_hand_units": 0, "skus_tracked": 1, "low_stock_skus": 0, "stock_out_skus": 1}
+    out = names(sd.on_final(minute(0, units_sold=12, **gauges)))
+    assert sorted(out) == [("stock_out", "firing"), ("stockout_projected", "firing")]
+
+
+def test_sales_velocity_is_learnt_before_the_stock_feed_starts() -> None:
+    sd = StoreDetectors("s1", horizon_h=2.0)
+    for i in range(30):
+        sd.on_final(minute(i, units_sold=10, **NO_STOCK_DATA))
+    # The feed's first minute sells nothing; the velocity of the 30 minutes before holds:
+    # 600 units at about 10 a minute last about an hour.
+    feed = {"on_hand_units": 600, "skus_tracked": 3, "low_stock_skus": 0, "stock_out_skus": 0}
+    out = names(sd.on_final(minute(30, units_sold=0, **feed)))
+    assert out == [("stockout_projected", "firing")]

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
+from alerts.rules import DEFAULT_RULES_PATH
 from shoppulse import topics
 from shoppulse.settings import Settings
 from shoppulse.timeutil import format_ts_ms
@@ -228,3 +229,80 @@ def test_a_held_alert_of_a_store_gone_quiet_resolves_by_wall_clock(
     assert firing["startsAt"] == format_ts_ms(t0)
     assert resolved["status"] == "resolved"
     assert resolved["endsAt"] == format_ts_ms(t0 + 3 * 60_000)  # the first quiet minute
+
+
+ORDERS_ONLY_STORE = "orders-only-store"
+PAID_UNTIL = 70  # minute: from here the store's orders are placed, none is paid
+#: Every signal or alert about stock: the detectors' three and the test's stock thresholds.
+STOCK_ALERTNAMES = {"stock_out", "low_stock", "stockout_projected", "cover_short", "units_low"}
+
+
+def orders_only_events() -> Iterator[dict[str, Any]]:
+    """90 minutes of orders alone, as a replayed shop without a stock feed sends them: 6 paid
+    orders of 2 units a minute, then (from PAID_UNTIL) 6 placed orders a minute, none paid."""
+    for minute in range(90):
+        t = T0 + minute * 60_000
+        for o in range(6):
+            yield {
+                "event_id": f"oo{minute}-{o}",
+                "store_id": ORDERS_ONLY_STORE,
+                "ts": t + 1_000 + o * 9_000,
+                "order_id": f"oo{minute}-{o}",
+                "customer_id": f"c{o}",
+                "status": "paid" if minute < PAID_UNTIL else "placed",
+                "amount_minor": 2_000,
+                "currency": "EUR",
+                "items": [{"sku": f"sku-{o}", "qty": 2, "unit_price_minor": 1_000}],
+            }
+
+
+def test_a_store_without_a_stock_feed_raises_no_stock_signal_or_alert(
+    settings: Settings, start_worker: WorkerFactory, tmp_path: Path
+) -> None:
+    """Orders with units and no shop.inventory event: 0 units on hand is unknown stock, so
+    no stock signal (stockout_projected fired on the first minute before) and no alert from
+    the default rules or from threshold rules on the stock KPIs. The paid orders stopping
+    is the sentinel that every minute before it went through both agents: gmv_dip on
+    shoppulse.signals, a threshold on orders on shoppulse.alerts (same store, so same
+    partition, in order after the minutes a stock signal would have come from)."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        DEFAULT_RULES_PATH.read_text(encoding="utf-8")
+        + """
+  - {name: cover_short, kind: threshold, kpi: days_of_cover, op: "<", value: 1}
+  - {name: units_low, kind: threshold, kpi: on_hand_units, op: "<", value: 10}
+  - {name: stockout_projected, kind: anomaly, signal: stockout_projected}
+  - {name: low_stock, kind: anomaly, signal: low_stock}
+  - {name: gmv_dip, kind: anomaly, signal: gmv_dip}
+  - {name: paid_stopped, kind: threshold, kpi: orders, op: "<", value: 1}
+""",
+        encoding="utf-8",
+    )
+    start_worker(settings.model_copy(update={"detection_warmup": 5, "rules_file": rules}))
+    p = producer(settings)
+    for value in orders_only_events():
+        p.send(
+            settings.topic(topics.ORDERS),
+            key=ORDERS_ONLY_STORE.encode(),
+            value=orjson.dumps(value),
+        )
+    p.flush()
+
+    def fired(name: str) -> Any:
+        return lambda records: any(
+            r["labels"]["alertname"] == name and r["status"] == "firing" for r in records
+        )
+
+    signals = poll_until(settings, topics.SIGNALS, fired("gmv_dip"), 120.0)
+    alerts = poll_until(settings, topics.ALERTS, fired("paid_stopped"), 60.0)
+    assert fired("gmv_dip")(signals), "the sentinel signal never came"
+    assert fired("paid_stopped")(alerts), "the sentinel alert never came"
+    paid_stopped = next(a for a in alerts if a["labels"]["alertname"] == "paid_stopped")
+    assert paid_stopped["startsAt"] == format_ts_ms(T0 + PAID_UNTIL * 60_000)
+    assert {r["labels"]["store_id"] for r in signals + alerts} == {ORDERS_ONLY_STORE}
+    stock = [
+        (r["labels"]["alertname"], r["status"], r["annotations"]["description"])
+        for r in signals + alerts
+        if r["labels"]["alertname"] in STOCK_ALERTNAMES
+    ]
+    assert stock == []
