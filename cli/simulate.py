@@ -307,6 +307,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if events_per_s is None and args.rate is not None and speedup > 0:
             peak = 1.0 if args.no_diurnal else DIURNAL_PEAK
             events_per_s = args.rate / speedup / peak
+        if speedup > 0 and (speedup < 1 or not is_now) and 60.0 / speedup > settings.idle_close_s:
+            log.warning(
+                "simulate: event time will lag the wall clock, and a minute of it lasts longer "
+                "than the worker's idle_close_s: a store silent that long mid-minute (a tiny "
+                "one, say) has the minute closed and its later events dead-lettered as late "
+                "(ADR 17); use --speedup 0 or at least 60 / idle_close_s",
+                extra={"speedup": speedup, "idle_close_s": settings.idle_close_s},
+            )
         sim = Simulator(
             stores=args.stores,
             seed=args.seed,

@@ -158,3 +158,30 @@ def test_without_profiles_the_run_is_todays_simulator_stream(
     records = _run(tmp_path, "--stores", "2", "--seed", "9", "--events", "3000")
     expected = Simulator(stores=2, seed=9, start_ms=START_MS).take(3000)
     assert records == [{"topic": e.topic_family, "key": e.key, "value": e.value} for e in expected]
+
+
+@pytest.mark.parametrize(
+    ("argv", "warned"),
+    [
+        (("--start", str(START_MS), "--speedup", "1"), True),  # history at real-time pace
+        (("--start", "now", "--speedup", "0.5"), True),  # falls behind the wall clock
+        (("--start", str(START_MS)), False),  # history as fast as possible
+        (("--start", str(START_MS), "--speedup", "60"), False),  # a minute per wall second
+        (
+            (
+                "--start",
+                "now",
+            ),
+            False,
+        ),  # live
+    ],
+)
+def test_pacing_that_lets_silence_close_minutes_early_is_warned_about(
+    argv: tuple[str, ...],
+    warned: bool,
+    fake_producer: type[FakeProducer],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="shoppulse.simulate"):
+        assert run(_parse("--events", "1", "--no-progress", *argv), _settings()) == 0
+    assert ("dead-lettered as late" in caplog.text) is warned
