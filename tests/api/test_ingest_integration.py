@@ -62,7 +62,7 @@ def test_ingested_events_are_counted_exactly_and_keys_stay_out_of_logs(
             r = httpx.post(url, json=part, headers=auth, timeout=20)
             assert r.status_code == 202, r.text
         replay = httpx.post(url, json=batch[:5], headers=auth, timeout=20)  # a client retry
-        assert replay.json() == {"accepted": 5}
+        assert replay.json()["accepted"] == 5
         # A browser-style read with the key in the query string.
         assert httpx.get(f"{api.base_url}/api/v1/stores?key={VIEWER_KEY}").status_code == 200
 
