@@ -1,167 +1,172 @@
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
+
 import pytest
 
-from shoppulse.detection_bench import (
-    CONVERSION,
-    DAY_MINUTES,
-    INCIDENT_MINUTES,
-    RESPONSES_PER_SESSION,
-    SLOW_SHARE,
-    Dataset,
-    Incident,
-    IncidentKind,
-    Size,
-    StoreSeries,
-    cusum_alarms,
-    cusum_steps,
-    evaluate,
-    first_in_window,
-    generate,
-    run_detector,
-    simulate_store,
-)
-from shoppulse.detectors import DETECTOR_BY_NAME
+from shoppulse import detection_bench
+from shoppulse.bench_incidents import DAY_MINUTES, KINDS
+from shoppulse.bench_pipeline import PipelineRun
+from shoppulse.bench_report import compare
+from shoppulse.bench_traffic import HONEST, POISSON, SIZES, Dataset, StoreSeries
+from shoppulse.detection_bench import evaluate, excluded_minutes, generate, run_bench
+from shoppulse.detectors import DETECTORS
 
-NOON = 12 * 60
+NAMES = [d.name for d in DETECTORS]
 
 
-def test_the_generator_is_deterministic_for_a_seed() -> None:
-    a, b = generate(days=2, stores_per_size=1, seed=3), generate(days=2, stores_per_size=1, seed=3)
-    other = generate(days=2, stores_per_size=1, seed=4)
-    assert [s.name for s in a.stores] == [s.name for s in b.stores]
-    for x, y, z in zip(a.stores, b.stores, other.stores, strict=True):
-        for series in ("sessions", "orders_paid", "checkouts", "responses", "slow_responses"):
-            assert np.array_equal(getattr(x, series), getattr(y, series))
-        assert not np.array_equal(x.sessions, z.sessions)
-    assert [(i.kind, i.store, i.start) for i in a.incidents] == [
-        (i.kind, i.store, i.start) for i in b.incidents
-    ]
+def without_time(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if k != "wall_s"}
 
 
-def test_every_measured_day_of_an_incident_store_has_one_incident_between_9_and_21() -> None:
-    data = generate(days=4, stores_per_size=1, seed=5)
-    for store in data.stores:
-        incs = data.incidents_of(store.name)
-        if store.kind is None:
-            assert incs == []
-            continue
-        assert sorted(i.start // DAY_MINUTES for i in incs) == [1, 2, 3]
-        for inc in incs:
-            assert inc.kind == store.kind
-            assert inc.end - inc.start == INCIDENT_MINUTES
-            assert inc.start % DAY_MINUTES >= 9 * 60
-            assert inc.end % DAY_MINUTES <= 21 * 60
+@pytest.fixture(scope="module")
+def small_run() -> dict[str, Any]:
+    return run_bench(
+        days=2, stores_per_size=1, seed=3, kinds=("traffic_drop", "gmv_dip"), jobs=1
+    ).to_dict()
 
 
-def test_store_sizes_peak_at_about_3_and_10_paid_orders_a_minute() -> None:
-    sizes: tuple[tuple[Size, float], ...] = (("small", 3.0), ("large", 10.0))
-    for size, peak in sizes:
-        store, _ = simulate_store("s", size, 5, [], np.random.default_rng(1))
-        top = store.session_rate[:DAY_MINUTES].max()
-        assert top * CONVERSION == pytest.approx(peak)
-        by_minute = store.orders_paid[: 5 * DAY_MINUTES].reshape(5, DAY_MINUTES)[:4].mean(axis=0)
-        around_peak = by_minute[int(store.session_rate[:DAY_MINUTES].argmax()) - 30 :][:60]
-        assert around_peak.mean() == pytest.approx(peak, rel=0.1)
+def test_the_report_has_every_detector_size_and_kind(small_run: dict[str, Any]) -> None:
+    d = small_run
+    assert d["traffic"] == "honest"
+    assert d["traffic_parameters"]["dispersion"] == HONEST.dispersion
+    assert (d["days"], d["warmup_days"], d["measured_days"]) == (4, 2, 2)
+    assert list(d["false_alarms_per_store_day"]) == NAMES
+    for rates in d["false_alarms_per_store_day"].values():
+        assert list(rates) == [*SIZES, "all"]
+    assert list(d["false_alarms_per_store_day_all_detectors"]) == [*SIZES, "all"]
+    assert d["clean_store_days"] == {"tiny": 2.0, "small": 2.0, "large": 2.0, "all": 6.0}
+    rows = [(r["kind"], r["size"]) for r in d["incidents"]]
+    assert rows == [(k, s) for k in ("traffic_drop", "gmv_dip") for s in SIZES]
+    for row in d["incidents"]:
+        assert row["incidents"] == 1  # one of the two measured days
+        assert row["detector"] == row["kind"]
+        assert 0.0 <= row["detection_rate"] <= 1.0
+        assert {"median_delay_min", "p90_delay_min", "oracle_median_delay_min", "ratio"} <= set(row)
+        assert row["oracle_fa_per_store_day"] <= row["oracle_target_fa_per_store_day"] + 1e-9
+    assert set(d["minutes_seen"]) == set(SIZES)
+    assert d["minutes_seen"]["tiny"] < 0.95 < 0.999 < d["minutes_seen"]["large"]
+    assert set(d["incident_store_false_alarms"]) == set(NAMES)
 
 
-def near(count: float, expected: float) -> bool:
-    """Within 4 standard deviations of a Poisson count."""
-    return abs(count - expected) <= 4 * float(np.sqrt(expected))
-
-
-def window(kind: IncidentKind, seed: int = 11) -> tuple[slice, slice, StoreSeries, Incident]:
-    """A large store with one ``kind`` incident at noon of day 1; (window, reference, store,
-    incident), the reference being the same minutes of day 0."""
-    start = DAY_MINUTES + NOON
-    store, (inc,) = simulate_store("s", "large", 2, [(kind, start)], np.random.default_rng(seed))
-    return slice(start, start + 60), slice(NOON, NOON + 60), store, inc
-
-
-@pytest.mark.parametrize(
-    ("kind", "factor"),
-    [("conversion_drop_20", 0.8), ("conversion_drop_30", 0.7), ("conversion_drop_50", 0.5)],
-)
-def test_a_conversion_drop_lowers_paid_per_session_only(kind: IncidentKind, factor: float) -> None:
-    w, _, store, inc = window(kind)
-    s, paid = store.sessions, store.orders_paid
-    assert near(paid[w].sum(), s[w].sum() * CONVERSION * factor)
-    assert near(s[w].sum(), store.session_rate[w].sum())
-    assert np.allclose(inc.expected, s[w] * CONVERSION)
-    assert inc.change == pytest.approx(factor - 1)
-
-
-def test_a_checkout_outage_stops_paid_orders_but_not_checkouts() -> None:
-    w, ref, store, inc = window("checkout_outage")
-    assert store.orders_paid[w].sum() == 0
-    rate = store.session_rate[w].sum()
-    assert near(store.checkouts[w].sum(), rate * (CONVERSION + (1 - CONVERSION) * 0.02))
-    assert store.orders_paid[ref].sum() > 0
-    assert inc.change == -1.0
-
-
-def test_a_chat_surge_triples_responses_and_quintuples_the_slow_share() -> None:
-    w, ref, store, _ = window("chat_surge")
-    r, slow = store.responses, store.slow_responses
-    rate = store.session_rate
-    assert near(r[w].sum(), 3 * RESPONSES_PER_SESSION * rate[w].sum())
-    assert near(r[ref].sum(), RESPONSES_PER_SESSION * rate[ref].sum())
-    assert near(slow[w].sum(), 5 * SLOW_SHARE * r[w].sum())
-    assert near(store.sessions[w].sum(), rate[w].sum())
-
-
-def test_a_traffic_spike_triples_sessions_at_the_same_conversion() -> None:
-    w, ref, store, inc = window("traffic_spike")
-    s = store.sessions
-    assert near(s[w].sum(), 3 * inc.expected.sum())
-    assert near(s[ref].sum(), store.session_rate[ref].sum())
-    assert near(store.orders_paid[w].sum(), CONVERSION * s[w].sum())
-
-
-def test_a_half_conversion_drop_at_a_large_store_is_found_within_10_minutes() -> None:
-    start = 2 * DAY_MINUTES + NOON
-    store, (inc,) = simulate_store(
-        "s", "large", 3, [("conversion_drop_50", start)], np.random.default_rng(7)
+def test_all_detectors_together_sum_the_detectors(small_run: dict[str, Any]) -> None:
+    d = small_run
+    total = sum(d["false_alarms"].values())
+    assert d["false_alarms_per_store_day_all_detectors"]["all"] == pytest.approx(
+        total / d["clean_store_days"]["all"], abs=1e-4
     )
-    run = run_detector(store, "conversion_drop")
-    delay = first_in_window(run.firing, inc.start, inc.end)
-    assert delay is not None
-    assert delay <= 10
+    for size in SIZES:
+        per_size = sum(rates[size] for rates in d["false_alarms_per_store_day"].values())
+        assert d["false_alarms_per_store_day_all_detectors"][size] == pytest.approx(
+            per_size, abs=1e-3
+        )
 
 
-def test_a_clean_day_of_a_large_store_raises_no_false_alarm() -> None:
-    store, _ = simulate_store("s", "large", 2, [], np.random.default_rng(7))
-    for name in DETECTOR_BY_NAME:
-        run = run_detector(store, name)
-        assert [m for m in run.fired if m >= DAY_MINUTES] == [], name
+def test_a_run_is_the_same_for_a_seed_in_one_process_or_several(
+    small_run: dict[str, Any],
+) -> None:
+    again = run_bench(days=2, stores_per_size=1, seed=3, kinds=("traffic_drop", "gmv_dip"), jobs=2)
+    assert without_time(again.to_dict()) == without_time(small_run)
 
 
-def test_the_oracle_with_a_huge_threshold_never_fires() -> None:
-    data = generate(days=3, stores_per_size=1, seed=2)
-    for store in data.stores:
-        for kind in ("conversion_drop_50", "checkout_outage", "chat_surge", "traffic_spike"):
-            steps = cusum_steps(*store.truth(kind), -0.5 if kind.startswith("conv") else 2.0)
-            assert cusum_alarms(steps, 1e9) == []
+def fake_runs(monkeypatch: pytest.MonkeyPatch, runs: dict[str, PipelineRun]) -> None:
+    def run_pipeline(store: StoreSeries, warmup: int = 30) -> PipelineRun:
+        return runs.get(store.name, PipelineRun(store.name, {}, store.minutes))
+
+    monkeypatch.setattr(detection_bench, "run_pipeline", run_pipeline)
 
 
-def test_the_oracle_finds_an_outage_at_once() -> None:
-    w, _, store, _inc = window("checkout_outage")
-    steps = cusum_steps(*store.truth("checkout_outage"), -1.0)
-    alarms = cusum_alarms(steps, 3.0)
-    assert any(w.start <= t < w.start + 3 for t in alarms)
+def test_false_alarms_and_delays_are_counted_as_documented(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = generate(days=4, stores_per_size=1, seed=1, kinds=("traffic_drop",), sizes=("small",))
+    clean, incident_store = data.stores
+    first, second = data.incidents
+    measured = 2 * DAY_MINUTES  # the first measured minute
+    fake_runs(
+        monkeypatch,
+        {
+            clean.name: PipelineRun(
+                clean.name,
+                {
+                    "traffic_drop": [  # in the warm-up: not counted
+                        (100, True),
+                        (110, False),
+                        (measured, True),
+                        (measured + 5, False),
+                    ],
+                    "gmv_dip": [(measured + 700, True)],
+                },
+                clean.minutes,
+            ),
+            incident_store.name: PipelineRun(
+                incident_store.name,
+                {
+                    "traffic_drop": [
+                        (first.start + 4, True),  # detected after 4 minutes
+                        (first.end + 10, False),
+                        (first.end + 20, True),  # aftermath: not a false alarm
+                        (first.end + 25, False),
+                        (second.start - 50, True),  # a false alarm still open at the start:
+                        (second.end + 40, False),  # not a detection
+                    ],
+                    "traffic_spike": [(second.start + 1, True), (second.start + 9, False)],
+                },
+                incident_store.minutes,
+            ),
+        },
+    )
+    result = evaluate(data)
+    assert result.clean["traffic_drop"]["small"].alarms == 1
+    assert result.clean["gmv_dip"]["small"].alarms == 1
+    assert result.clean_total().alarms == 2
+    assert result.clean_total().store_days == 4.0
+    assert result.clean_total().per_store_day == 0.5
+    (row,) = result.kinds
+    assert (row.incidents, row.delays, row.already_firing) == (2, [4], 1)
+    assert row.any_delays == [4, 1]  # the spike fired during the second incident
+    assert result.incident_stores["traffic_drop"].alarms == 1  # the one open at the start
+    assert result.incident_stores["traffic_spike"].alarms == 0  # inside a window
 
 
-def test_clean_measured_days_stay_within_one_false_alarm_per_store_day() -> None:
-    """The thresholds' goal, on the clean stores of the default run (seed 7, 3 per size)."""
-    data = generate()
-    clean = Dataset(data.days, [s for s in data.stores if s.kind is None], [])
-    result = evaluate(clean)
-    figures = {
-        name: {size: (fa.alarms, fa.store_days) for size, fa in by_size.items()}
-        for name, by_size in result.clean.items()
+def test_excluded_minutes_cover_warm_up_windows_and_aftermath() -> None:
+    data = generate(days=2, stores_per_size=1, seed=2, kinds=("chat_surge",), sizes=("large",))
+    (inc,) = data.incidents
+    mask = excluded_minutes(data.stores[1].minutes, [inc], data.warmup_days)
+    assert mask[: 2 * DAY_MINUTES].all()
+    assert mask[inc.start : inc.end + 30].all()
+    assert int(mask.sum()) == 2 * DAY_MINUTES + min(90, 4 * DAY_MINUTES - inc.start)
+
+
+def test_the_comparison_puts_the_traffics_side_by_side() -> None:
+    results = {
+        t.name: run_bench(days=1, stores_per_size=1, seed=5, kinds=("traffic_spike",), traffic=t)
+        for t in (HONEST, POISSON)
     }
-    assert result.clean_total().store_days == 42
-    for name in result.clean:
-        assert result.clean_total(name).per_store_day <= 1.0, figures
-    assert result.clean_total().per_store_day <= 1.0, figures
+    c = compare(results)
+    assert list(c["false_alarms_per_store_day"]) == [*NAMES, "all detectors"]
+    for by_traffic in c["false_alarms_per_store_day"].values():
+        assert list(by_traffic) == ["honest", "poisson"]
+    assert list(c["incidents"]) == ["traffic_spike"]
+    assert set(c["incidents"]["traffic_spike"]["poisson"]) == {
+        "detection_rate",
+        "median_delay_min",
+        "oracle_detection_rate",
+        "oracle_median_delay_min",
+    }
+
+
+def test_every_kind_has_an_incident_store_per_size() -> None:
+    data: Dataset = generate(days=1, stores_per_size=1, seed=1)
+    assert len(data.stores) == len(SIZES) * (1 + len(KINDS))
+    assert {i.kind for i in data.incidents} == set(KINDS)
+
+
+@pytest.mark.xfail(
+    reason="issue 15: on honest traffic the detectors of 2026-12 raise ~19 false alarms per "
+    "clean store-day; this is the goal the thresholds were said to meet",
+    strict=False,
+)
+def test_honest_clean_days_stay_within_one_false_alarm_per_store_day() -> None:
+    result = run_bench(days=7, stores_per_size=1, seed=7, kinds=())
+    assert result.clean_total().per_store_day <= 1.0, result.to_dict()["false_alarms_per_store_day"]
