@@ -37,7 +37,8 @@ READS = [
 
 def test_reads_while_the_feed_appends_and_evicts_never_fail() -> None:
     """Reader threads against a writer on the event loop that appends a minute per store and
-    evicts the oldest hour's worth at a time (bounded: 1,500 reads or 8 s)."""
+    evicts the oldest hour's worth at a time (bounded: 120 reads or 60 s; a loaded machine takes
+    longer, not fewer reads)."""
     clock = FakeClock()
     view = KpiView(clock=clock, history_minutes=240)
     minute = clock.now_ms - clock.now_ms % MIN
@@ -76,7 +77,7 @@ def test_reads_while_the_feed_appends_and_evicts_never_fail() -> None:
                     failures.append(
                         f"{path} {params}: {response.status_code} {response.text[:200]}"
                     )
-                if reads >= 1_500 or len(failures) >= 5:
+                if reads >= 120 or len(failures) >= 5:
                     stop.set()
 
     interval = sys.getswitchinterval()
@@ -86,14 +87,14 @@ def test_reads_while_the_feed_appends_and_evicts_never_fail() -> None:
         threads += [threading.Thread(target=reader, args=(client, i)) for i in range(4)]
         for t in threads:
             t.start()
-        deadline = time.monotonic() + 8
+        deadline = time.monotonic() + 60
         while not stop.is_set() and time.monotonic() < deadline:
             time.sleep(0.05)
         stop.set()
         for t in threads:
             t.join(timeout=30)
     sys.setswitchinterval(interval)
-    assert reads > 50
+    assert reads >= 120 or failures
     assert not failures, failures
 
 
