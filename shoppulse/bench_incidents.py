@@ -119,7 +119,7 @@ class Effects:
 
 def incident_starts(days: int, warmup_days: int, rng: np.random.Generator) -> list[int]:
     """Start minutes: every other measured day from a random first one (of the first two),
-    at a random minute in ``[00:00, 23:00]``. Draws two numbers of ``rng`` and one per start."""
+    at a random minute in ``[00:00, 23:00]``. Draws one number of ``rng``, then one per start."""
     first = warmup_days + int(rng.integers(0, 2))
     chosen = list(range(first, days, 2)) or [warmup_days]
     offsets = rng.integers(0, DAY_MINUTES - INCIDENT_MINUTES + 1, size=len(chosen))
