@@ -216,6 +216,21 @@ class RuleEvaluator:
             }
 
 
+#: Annotations of a detector signal that travel on to the alert's message.
+SIGNAL_DETAILS: Final = ("band", "new_level")
+
+
+def signal_detail(signal: Mapping[str, Any]) -> dict[str, str]:
+    """What a detector signal says of how unusual its value is, for the message: the band
+    around the expected value, and a level taken as the new normal.
+
+    >>> signal_detail({"annotations": {"band": "6", "summary": "x"}})
+    {'band': '6'}
+    """
+    annotations = signal.get("annotations") or {}
+    return {k: str(annotations[k]) for k in SIGNAL_DETAILS if k in annotations}
+
+
 def rule_detail(rule: Rule, *, before: float | None, after: float | None) -> dict[str, str]:
     """The annotations that let a message say how bad a rule's value is: the condition
     (``op``, ``threshold``) and, for a rate of change, the values it compares.
@@ -302,6 +317,7 @@ class AlertEngine:
                 _num(signal.get("expected")),
                 kpi=kpi,
                 end_ms=at_ms if now_ms is None else max(now_ms, at_ms),
+                detail=signal_detail(signal),
             )
             out.extend(self.observe(ev))
         return out

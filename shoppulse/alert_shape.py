@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from shoppulse.timeutil import format_ts_ms
@@ -39,11 +40,13 @@ def alert(
     description: str,
     ends_at_ms: int | None = None,
     source: str = "detector",
+    details: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     labels = {"alertname": name, "store_id": store_id, "kpi": kpi, "severity": severity}
+    annotations = {"summary": summary, "description": description, "source": source}
     return {
         "labels": labels,
-        "annotations": {"summary": summary, "description": description, "source": source},
+        "annotations": annotations | dict(details or {}),
         "status": status,
         "startsAt": format_ts_ms(starts_at_ms),
         "endsAt": None if ends_at_ms is None else format_ts_ms(ends_at_ms),

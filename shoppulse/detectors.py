@@ -1,23 +1,30 @@
-"""Online anomaly detectors on minute counts: seasonal baseline + CUSUM, score then learn.
+"""Online anomaly detectors on minute counts: profile times today's level, a negative binomial
+CUSUM, score then learn (ADR 19).
 
-Each detector reasons in counts. For a count series the expectation of a minute is
-its seasonal baseline (``shoppulse.seasonal``); for a rate (paid orders per session,
-slow first responses per first response) it is the denominator times the baseline
-rate, so a conversion rate from 20 sessions weighs 20 sessions, not one data point.
-A one-sided Poisson CUSUM accumulates the log-likelihood ratio of "shifted by
-``shift``" against "as expected":
+Each detector reasons in counts. A minute's expectation is its hour-of-day profile
+(``shoppulse.seasonal``) times today's level (``shoppulse.day_level``: how the series runs
+against its profile now, learned from the evidence, so a day 25 % down is followed rather
+than paged). For a rate (paid orders per session, slow first responses per first response)
+it is the denominator times the profile's rate, so a conversion rate from 20 sessions weighs
+20 sessions, not one data point; a rate whose numerator lags its denominator (payments land
+up to 3 minutes after the checkout) is judged against the denominators of those minutes
+(``lag_minutes``). Counts vary more than Poisson: the CUSUM accumulates the log-likelihood
+ratio of "shifted by ``shift``" against "as expected" under a negative binomial whose extra
+variance is learned (``shoppulse.dispersion``):
 
-    drop:  S = max(0, S + k·ln(1 - δ) + δ·μ)      spike: S = max(0, S + k·ln(1 + δ) - δ·μ)
+    S = max(0, S + llr(x; μ·(1 ± δ) against μ, variance μ + κ·μ²))
 
 It fires when ``S ≥ threshold`` and resolves when S falls below a quarter of it;
 while firing, a minute of contrary evidence also shrinks S by 30%, so that even a
-long incident resolves within minutes of its end.
-At low traffic μ is small, S moves slowly, and the detector waits for evidence
-instead of pretending. The score in [0, 1) is ``S / (S + threshold)``: monotone,
-never capped (0.5 is the firing threshold). A level series (anything else, e.g. a
-GMV amount) uses a Gaussian CUSUM on the deviation from the seasonal mean in units
-of the seasonal standard deviation. Detectors learn only while quiet, and stay
-silent (score 0) until their baseline is warm: the first day of a new store.
+long incident resolves within minutes of its end. An alarm that holds for
+``settle_minutes`` is a new level, not an incident: the detector takes the level the series
+has held as today's, resolves saying so, and judges against it from then on (an outage,
+``settle_minutes=None``, holds until it ends). At low traffic μ is small, S moves slowly,
+and the detector waits for evidence instead of pretending. The score in [0, 1) is
+``S / (S + threshold)``: monotone, never capped (0.5 is the firing threshold). A level series
+(anything else, e.g. a GMV amount) uses a Gaussian CUSUM on the deviation from the seasonal
+mean plus its recent offset, in units of the seasonal standard deviation. Detectors learn
+only while quiet, and stay silent (score 0) until their baseline is warm.
 
 >>> det = Detector(DetectorSpec("demo", "count", "drop", shift=0.5, threshold=6.0),
 ...                SeasonalBaseline(fading=0.1, warmup=5))
@@ -37,11 +44,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from shoppulse.day_level import DayLevel
+from shoppulse.dispersion import Dispersion, nb_llr
 from shoppulse.histogram import FIRST_RESPONSE_S, component_names
 from shoppulse.seasonal import SeasonalBaseline
 
 SeriesKind = Literal["count", "rate", "level"]
 _RECOVERY: Final = 0.7
+#: Minutes over which a level series' offset from its hour-of-day mean follows it.
+OFFSET_TIME_CONSTANT_MIN: Final = 90.0
+#: Minutes over which the extra variance of the counts is learned (about two days).
+DISPERSION_TIME_MIN: Final = 2_880.0
+#: Minutes over which a firing detector measures the level the series holds.
+HELD_TIME_CONSTANT_MIN: Final = 30.0
 Direction = Literal["drop", "spike"]
 Change = Literal["firing", "resolved"]
 
@@ -62,6 +77,14 @@ class DetectorSpec:
     denominator: str = ""
     kpi: str = ""
     title: str = ""
+    quantity: str = "value"
+    """What the series counts, for messages ("paid orders", "sessions")."""
+    lag_minutes: int = 0
+    """Judge a rate against the denominators of this many minutes before as well (payments
+    arrive up to a few minutes after the checkout)."""
+    settle_minutes: int | None = 120
+    """An alarm that holds this long takes the level the series holds as the new normal and
+    resolves saying so; None: it holds until the series comes back (an outage)."""
 
     def observe(self, components: Mapping[str, int]) -> tuple[float, float]:
         """The (value, denominator) of one store-minute for this detector."""
@@ -87,6 +110,8 @@ DETECTORS: Final[tuple[DetectorSpec, ...]] = (
         denominator="sessions",
         kpi="payment_conversion",
         title="Payment conversion dropped",
+        quantity="payment conversion",
+        lag_minutes=3,
     ),
     DetectorSpec(
         "gmv_dip",
@@ -97,6 +122,7 @@ DETECTORS: Final[tuple[DetectorSpec, ...]] = (
         numerator="orders_paid",
         kpi="gmv_minor",
         title="GMV dipped (fewer paid orders)",
+        quantity="paid orders",
     ),
     DetectorSpec(
         "traffic_drop",
@@ -107,6 +133,7 @@ DETECTORS: Final[tuple[DetectorSpec, ...]] = (
         numerator="sessions",
         kpi="sessions",
         title="Traffic dropped",
+        quantity="sessions",
     ),
     DetectorSpec(
         "traffic_spike",
@@ -117,6 +144,7 @@ DETECTORS: Final[tuple[DetectorSpec, ...]] = (
         numerator="sessions",
         kpi="sessions",
         title="Traffic spiked",
+        quantity="sessions",
     ),
     DetectorSpec(
         "first_response_spike",
@@ -126,17 +154,21 @@ DETECTORS: Final[tuple[DetectorSpec, ...]] = (
         threshold=5.0,
         kpi="first_response_within_30s",
         title="Chat first responses slowed",
+        quantity="share of first responses slower than 30 s",
     ),
     DetectorSpec(
         "checkout_outage",
         "rate",
         "drop",
         shift=0.9,
-        threshold=4.0,
+        threshold=8.0,
         numerator="orders_paid",
         denominator="checkouts",
         kpi="payment_conversion",
         title="Checkouts stopped turning into paid orders",
+        quantity="paid orders per checkout",
+        lag_minutes=3,
+        settle_minutes=None,
     ),
 )
 DETECTOR_BY_NAME: Final[dict[str, DetectorSpec]] = {d.name: d for d in DETECTORS}
@@ -151,6 +183,11 @@ class DetectorOutput:
     """The expected value of the minute (count, or count given the denominator)."""
     warm: bool
     statistic: float
+    band: float | None = None
+    """One standard deviation of the minute's value around ``expected``."""
+    new_level: float | None = None
+    """On a ``resolved`` change: the level (times the profile) taken as the new normal after
+    the alarm held ``settle_minutes``; None when the series came back."""
 
 
 @dataclass(slots=True)
@@ -162,6 +199,17 @@ class Detector:
     squares: SeasonalBaseline | None = None
     statistic: float = 0.0
     firing: bool = False
+    level: DayLevel = field(default_factory=DayLevel)
+    """Today's level against the hour-of-day profile (counts and rates)."""
+    offset: float = 0.0
+    """The recent offset from the hour-of-day mean (level series), exponentially weighted."""
+    dispersion: Dispersion = field(default_factory=lambda: Dispersion(DISPERSION_TIME_MIN))
+    recent: list[float] = field(default_factory=list)
+    """The last ``lag_minutes`` denominators (rates judged across a payment lag)."""
+    firing_minutes: int = 0
+    held: tuple[float, float] = (0.0, 0.0)
+    """While firing: the observed and expected values (or the offset and 1, for a level
+    series), exponentially weighted over the last half hour: the level the series holds."""
 
     def __post_init__(self) -> None:
         if self.spec.kind == "level" and self.squares is None:
@@ -171,10 +219,14 @@ class Detector:
 
     def update(self, ts_ms: int, value: float, denominator: float = 1.0) -> DetectorOutput:
         spec = self.spec
+        den = self._lagged(denominator)
         warm = self.baseline.warm(ts_ms)
+        profile: float | None = None
         expected: float | None = None
+        band: float | None = None
         if warm:
-            step, expected = self._step(ts_ms, value, denominator)
+            profile = self._profile(ts_ms, den)
+            step, expected, band = self._step(ts_ms, value, profile)
             self.statistic = max(0.0, self.statistic + step)
             if self.firing and step < 0:
                 # Evidence has turned: forget geometrically, so that a long incident (a huge
@@ -182,35 +234,90 @@ class Detector:
                 self.statistic *= _RECOVERY
 
         change: Change | None = None
+        new_level: float | None = None
         if not self.firing and self.statistic >= spec.threshold:
             self.firing, change = True, "firing"
+            self.firing_minutes, self.held = 0, (0.0, 0.0)
         elif self.firing and self.statistic < spec.threshold / 4:
             self.firing, change = False, "resolved"
+        if self.firing and profile is not None:
+            self.firing_minutes += 1
+            self._hold(value, profile)
+            if spec.settle_minutes is not None and self.firing_minutes > spec.settle_minutes:
+                new_level = self._accept_new_level()
+                self.firing, change = False, "resolved"
         if not self.firing:
-            self.baseline.learn(ts_ms, value, denominator)
+            self.baseline.learn(ts_ms, value, den)
             if self.squares is not None:
                 self.squares.learn(ts_ms, value * value)
+            if profile is not None and change is None:
+                self._learn_level(ts_ms, value, profile)
         score = self.statistic / (self.statistic + spec.threshold)
-        return DetectorOutput(score, self.firing, change, expected, warm, self.statistic)
+        return DetectorOutput(
+            score, self.firing, change, expected, warm, self.statistic, band, new_level
+        )
 
-    def _step(self, ts_ms: int, value: float, denominator: float) -> tuple[float, float]:
-        spec, base = self.spec, self.baseline
+    def _lagged(self, denominator: float) -> float:
+        """The denominator of this minute, or its mean over the payment lag."""
+        lag = self.spec.lag_minutes
+        if lag <= 0:
+            return denominator
+        recent = self.recent
+        recent.append(denominator)
+        del recent[: -(lag + 1)]
+        return sum(recent) / len(recent)
+
+    def _profile(self, ts_ms: int, den: float) -> float:
+        """The hour-of-day expectation of this minute, before today's level."""
+        base = self.baseline
+        if self.spec.kind == "rate":
+            return den * base.expected_rate(ts_ms)
+        return base.expected(ts_ms)
+
+    def _step(self, ts_ms: int, value: float, profile: float) -> tuple[float, float, float]:
+        """The CUSUM increment, the expected value and its standard deviation."""
+        spec = self.spec
         if spec.kind == "level":
             assert self.squares is not None
-            mean = base.expected(ts_ms)
-            var = max(self.squares.expected(ts_ms) - mean * mean, 1e-12)
-            z = (value - mean) / math.sqrt(var)
+            mean = profile + self.offset
+            var = max(self.squares.expected(ts_ms) - profile * profile, 1e-12)
+            sd = math.sqrt(var)
+            z = (value - mean) / sd
             k = spec.shift / 2  # the reference value of a CUSUM tuned for a `shift`-sd change
-            return (z - k if spec.direction == "spike" else -z - k), mean
-        mu = (
-            base.expected(ts_ms)
-            if spec.kind == "count"
-            else denominator * base.expected_rate(ts_ms)
+            return (z - k if spec.direction == "spike" else -z - k), mean, sd
+        mu = profile * self.level.factor()
+        kappa = self.dispersion.kappa()
+        change = spec.shift if spec.direction == "spike" else -spec.shift
+        return nb_llr(value, mu, change, kappa), mu, math.sqrt(mu + kappa * mu * mu)
+
+    def _learn_level(self, ts_ms: int, value: float, profile: float) -> None:
+        if self.spec.kind == "level":
+            self.offset += (value - profile - self.offset) / OFFSET_TIME_CONSTANT_MIN
+            return
+        self.dispersion.learn(value, profile * self.level.factor())
+        self.level.learn(value, profile)
+
+    def _hold(self, value: float, profile: float) -> None:
+        observed, expected = (
+            (value - profile, 1.0) if self.spec.kind == "level" else (value, profile)
         )
-        d = spec.shift
-        if spec.direction == "drop":
-            return value * math.log(1.0 - d) + d * mu, mu
-        return value * math.log(1.0 + d) - d * mu, mu
+        alpha = 1.0 / HELD_TIME_CONSTANT_MIN
+        held_observed, held_expected = self.held
+        self.held = (
+            held_observed + alpha * (observed - held_observed),
+            held_expected + alpha * (expected - held_expected),
+        )
+
+    def _accept_new_level(self) -> float:
+        """The alarm held long enough on a steady level: take it as the new normal."""
+        self.statistic = 0.0
+        held_observed, held_expected = self.held
+        if self.spec.kind == "level":
+            self.offset = held_observed / max(held_expected, 1e-12)
+            return self.offset
+        factor = held_observed / held_expected if held_expected > 0 else 1.0
+        self.level.reset(factor)
+        return factor
 
     def to_state(self) -> dict[str, Any]:
         return {
@@ -219,6 +326,12 @@ class Detector:
             "squares": self.squares.to_state() if self.squares is not None else None,
             "statistic": self.statistic,
             "firing": self.firing,
+            "level": self.level.to_state(),
+            "offset": self.offset,
+            "dispersion": self.dispersion.to_state(),
+            "recent": list(self.recent),
+            "firing_minutes": self.firing_minutes,
+            "held": list(self.held),
         }
 
     @classmethod
@@ -230,4 +343,17 @@ class Detector:
             SeasonalBaseline.from_state(squares) if squares else None,
             float(data["statistic"]),
             bool(data["firing"]),
+            DayLevel.from_state(data.get("level")),
+            float(data.get("offset") or 0.0),
+            Dispersion.from_state(data.get("dispersion"), time_constant_min=DISPERSION_TIME_MIN),
+            [float(v) for v in data.get("recent") or []],
+            int(data.get("firing_minutes") or 0),
+            _pair(data.get("held")),
         )
+
+
+def _pair(data: Any) -> tuple[float, float]:
+    if not data:
+        return (0.0, 0.0)
+    first, second = data
+    return (float(first), float(second))

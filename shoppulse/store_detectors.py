@@ -87,16 +87,26 @@ class StoreDetectors:
         den: float,
     ) -> dict[str, Any]:
         observed: float | None = value
-        expected = result.expected
+        expected, band = result.expected, result.band
         if spec.kind == "rate":
             observed = value / den if den else None
             expected = expected / den if expected is not None and den else None
-        unit = "per minute" if spec.kind == "count" else "rate"
-        description = (
-            f"{self.store_id}: {spec.title.lower()} in the minute from {snap.window_start_ms}"
-            f" — observed {_fmt(observed)} against {_fmt(expected)} expected ({unit}), "
-            f"anomaly score {result.score:.2f}"
-        )
+            band = band / den if band is not None and den else None
+        unit = "/min" if spec.kind == "count" else ""
+        what = f"{self.store_id}: {spec.quantity} {_fmt(observed)}{unit}"
+        usual = f"expected {_fmt(expected)} ± {_fmt(band)}" if band is not None else "n/a"
+        details = {"band": f"{band:.6g}"} if band is not None else {}
+        if result.change == "firing":
+            description = f"{what}, {usual} (anomaly score {result.score:.2f})"
+        elif result.new_level is not None:
+            held = _settle_words(spec)
+            description = (
+                f"{what}: held for {held} at about {result.new_level:.0%} of the usual level; "
+                f"taken as the new normal, alerts now judge against it"
+            )
+            details["new_level"] = f"{result.new_level:.4g}"
+        else:
+            description = f"{what}, back within the usual ({usual})"
         return self._transition(
             spec.name,
             spec.kpi,
@@ -106,6 +116,7 @@ class StoreDetectors:
             expected,
             spec.title,
             description,
+            details,
         )
 
     # -- inventory rules -----------------------------------------------------------------
@@ -185,6 +196,7 @@ class StoreDetectors:
         expected: float | None,
         summary: str,
         description: str,
+        details: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         if firing:
             self.firing_since_ms[name] = snap.window_start_ms
@@ -204,6 +216,7 @@ class StoreDetectors:
             expected=expected,
             summary=summary,
             description=description,
+            details=details,
         )
 
     def to_state(self) -> dict[str, Any]:
@@ -244,6 +257,12 @@ _INVENTORY_TITLE: Final = {
     "low_stock": "Low stock",
     "stockout_projected": "Stock-out projected within the horizon",
 }
+
+
+def _settle_words(spec: DetectorSpec) -> str:
+    """How long an alarm holds before it takes the level as the new normal, in words."""
+    minutes = spec.settle_minutes or 0
+    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
 
 
 def _fmt(x: float | None) -> str:

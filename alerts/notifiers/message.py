@@ -101,6 +101,10 @@ def how_bad(alert: Mapping[str, Any]) -> str:
     '-60.0% in 10m 0s, from 120 to 48 (alert when < -50.0%)'
     >>> how_bad({"value": 0.021, "expected": 0.034})
     '0.021 against 0.034 expected (-38.2%)'
+    >>> how_bad({"value": 12, "expected": 30, "annotations": {"band": "6"}})
+    '12 against 30 ± 6 expected (-60.0%)'
+    >>> how_bad({"value": 15, "expected": 15, "annotations": {"band": "4", "new_level": "0.5"}})
+    '15 against 15 ± 4 expected (+0.0%), now the normal level (50% of the usual)'
     """
     value = _num(alert.get("value"))
     if value is None:
@@ -118,9 +122,14 @@ def how_bad(alert: Mapping[str, Any]) -> str:
         return f"{text} (alert when {op} {threshold * 100:+.1f}%)"
     expected = _num(alert.get("expected"))
     if expected is not None:
-        text = f"{_fmt(value)} against {_fmt(expected)} expected"
+        band = _num(annotations.get("band"))
+        spread = f" ± {_fmt(band)}" if band is not None else ""
+        text = f"{_fmt(value)} against {_fmt(expected)}{spread} expected"
         if expected != 0:
             text += f" ({(value - expected) / abs(expected) * 100:+.1f}%)"
+        level = _num(annotations.get("new_level"))
+        if level is not None:
+            text += f", now the normal level ({level:.0%} of the usual)"
         return text
     if threshold is not None:  # a record from a producer that gives no operator
         return f"{_fmt(value)} (threshold {_fmt(threshold)})"

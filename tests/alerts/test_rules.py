@@ -60,6 +60,7 @@ def test_default_rules_load_with_the_seed_article_marks() -> None:
     assert (by["roas_low"].kpi, by["roas_low"].op, by["roas_low"].value) == ("roas", "<", 4)
     assert {r.signal for r in rs.of_kind("anomaly")} == {
         "conversion_drop",
+        "traffic_drop",
         "stock_out",
         "checkout_outage",
     }

@@ -20,7 +20,7 @@ def _run(*argv: str) -> int:
 
 def test_default_rules_are_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert _run("check", str(DEFAULT_RULES_PATH)) == 0
-    assert capsys.readouterr().out == "OK: 6 rules\n"
+    assert capsys.readouterr().out == "OK: 7 rules\n"
 
 
 def test_errors_with_line_numbers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,6 +5,7 @@ import random
 
 from shoppulse.detectors import DETECTOR_BY_NAME, Detector, DetectorSpec
 from shoppulse.seasonal import SeasonalBaseline
+from shoppulse.simulation import diurnal_factor
 
 DAY = 1440
 T0 = 1_700_000_000_000 - 1_700_000_000_000 % 86_400_000  # a UTC midnight
@@ -12,6 +13,11 @@ T0 = 1_700_000_000_000 - 1_700_000_000_000 % 86_400_000  # a UTC midnight
 
 def ts(minute: int) -> int:
     return T0 + minute * 60_000
+
+
+def shop_curve(minute: int) -> float:
+    """The simulator's daily curve: 0.14 of the mean at night, 2.2 at the evening peak."""
+    return diurnal_factor(minute * 60_000)
 
 
 def diurnal(minute: int) -> float:
@@ -85,3 +91,99 @@ def test_level_detector_uses_the_seasonal_spread() -> None:
 def test_first_response_observation_counts_slow_answers() -> None:
     spec = DETECTOR_BY_NAME["first_response_spike"]
     assert spec.observe({"first_response_s_b00": 4, "first_response_s_b09": 1}) == (1.0, 5.0)
+
+
+def gamma_poisson(rng: random.Random, mean: float, kappa: float) -> int:
+    """A negative binomial count: variance mean + kappa·mean²."""
+    lam = rng.gammavariate(1 / kappa, mean * kappa) if kappa > 0 else mean
+    count, t = 0, rng.expovariate(1.0)
+    while t < lam:
+        count += 1
+        t += rng.expovariate(1.0)
+    return count
+
+
+def run(det: Detector, counts: list[int], first: int = 0) -> list[tuple[int, str]]:
+    """Feed minute counts; the (minute, change) of every state change."""
+    out: list[tuple[int, str]] = []
+    for i, x in enumerate(counts):
+        change = det.update(ts(first + i), x).change
+        if change is not None:
+            out.append((first + i, change))
+    return out
+
+
+def test_overdispersed_counts_do_not_page_but_a_real_drop_does() -> None:
+    """Counts about 60 a minute with variance 60 + 0.04·60² (sd 13.5 instead of 7.7): the
+    negative binomial CUSUM learns the spread and stays quiet for days where a Poisson one
+    would fire every few hours; a 50 % drop still fires within minutes."""
+    rng = random.Random(11)
+    det = Detector(DETECTOR_BY_NAME["traffic_drop"], SeasonalBaseline(warmup=20))
+    clean = [gamma_poisson(rng, 60 * diurnal(m), 0.04) for m in range(5 * DAY)]
+    changes = run(det, clean)
+    assert [c for c in changes if c[0] >= DAY] == []
+    assert 0.02 < det.dispersion.kappa() < 0.07
+    start = 5 * DAY
+    drop = [gamma_poisson(rng, 30 * diurnal(start + m), 0.04) for m in range(60)]
+    fired = [m for m, change in run(det, drop, first=start) if change == "firing"]
+    assert fired
+    assert fired[0] - start <= 10
+
+
+def test_a_day_running_25_percent_low_is_followed_not_paged() -> None:
+    """Day-to-day swings: the level follows today, so a whole day at 75 % of the usual does
+    not fire, while a sudden halving on top of it does (a shop's daily curve, quiet nights)."""
+    rng = random.Random(5)
+    det = Detector(DETECTOR_BY_NAME["traffic_drop"], SeasonalBaseline(warmup=20))
+
+    def day(first: int, mean: float) -> list[int]:
+        return [gamma_poisson(rng, mean * shop_curve(m), 0.01) for m in range(first, first + DAY)]
+
+    for d in range(4):
+        run(det, day(d * DAY, 20), first=d * DAY)
+    assert run(det, day(4 * DAY, 15), first=4 * DAY) == []
+    assert det.level.factor() < 0.85
+    start = 5 * DAY + 12 * 60
+    halved = [gamma_poisson(rng, 7.5 * shop_curve(start + m), 0.01) for m in range(30)]
+    assert [c for _, c in run(det, halved, first=start)][:1] == ["firing"]
+
+
+def test_an_alarm_on_a_new_stable_level_resolves_saying_so_and_learns_it() -> None:
+    """A shop whose traffic halves for good: the drop fires, and once it has held for
+    settle_minutes the detector takes the new level, resolves with it, and stays quiet."""
+    rng = random.Random(2)
+    spec = DETECTOR_BY_NAME["traffic_drop"]
+    det = Detector(spec, SeasonalBaseline(warmup=20))
+    run(det, [gamma_poisson(rng, 80 * diurnal(m), 0.01) for m in range(3 * DAY)])
+    start = 3 * DAY + 10 * 60
+    outs = [
+        det.update(ts(start + m), gamma_poisson(rng, 40 * diurnal(start + m), 0.01))
+        for m in range(2 * DAY)
+    ]
+    changes = [(m, o.change) for m, o in enumerate(outs) if o.change is not None]
+    assert changes[0][1] == "firing"
+    assert changes[1] == (changes[0][0] + (spec.settle_minutes or 0), "resolved")
+    assert outs[changes[1][0]].new_level is not None
+    assert 0.4 < (outs[changes[1][0]].new_level or 0) < 0.6
+    assert len(changes) == 2  # quiet on the new level
+
+
+def test_checkout_outage_is_judged_across_the_payment_lag() -> None:
+    """Payments land 0-3 minutes after their checkout: a minute with checkouts and no payment
+    is ordinary, a run of them is an outage."""
+    rng = random.Random(9)
+    det = Detector(DETECTOR_BY_NAME["checkout_outage"], SeasonalBaseline(warmup=20))
+    pending = [0] * 4
+    fired = []
+    for m in range(4 * DAY):
+        checkouts = gamma_poisson(rng, 4 * diurnal(m), 0.01)
+        outage = 3 * DAY + 600 <= m < 3 * DAY + 660
+        for _ in range(checkouts):
+            if rng.random() < 0.7:
+                pending[rng.randrange(4)] += 1
+        paid, pending = (0 if outage else pending[0]), [*pending[1:], 0]
+        if det.update(ts(m), paid, checkouts).change == "firing":
+            fired.append(m)
+    assert [m for m in fired if m >= DAY and not 3 * DAY + 600 <= m < 3 * DAY + 700] == []
+    assert fired
+    assert 3 * DAY + 600 <= fired[-1] <= 3 * DAY + 605
