@@ -16,6 +16,17 @@ still scored where it stands, against its own hour of day, like any other row; t
 says on stderr how many such rows there were (sort the file first if that is not meant).
 A bad row (a timestamp or number that does not parse, a missing field) stops the run
 with exit status 2, naming the file, line and field, before any output is written.
+
+After a level shift the detector fires; an alarm that holds ``--settle`` rows (default
+120, the pipeline's two hours) takes the level the series holds as the new normal and
+resolves, and ``--settle none`` (or 0) holds it until the series comes back. The detector
+counts time in rows, one a minute in the pipeline: ``--settle``, the ``--warmup`` rows
+each hour-of-day slot needs before a row is scored, and the recent offset a level series
+follows (``shoppulse.detectors.OFFSET_TIME_CONSTANT_MIN`` rows). With hourly rows the
+defaults mean five days to settle and thirty days before the first score. A count or
+level series with one row a day at the same time of day is never scored (a row is judged
+between the two hour-of-day slots nearest it, and one of them never fills): every score
+is 0, and the run says so on stderr whenever no row was scored.
 """
 
 from __future__ import annotations
@@ -32,7 +43,7 @@ from typing import Any, NamedTuple, TextIO
 
 from rich.progress import Progress
 
-from shoppulse.detectors import Detector, DetectorSpec
+from shoppulse.detectors import OFFSET_TIME_CONSTANT_MIN, Detector, DetectorSpec
 from shoppulse.seasonal import SeasonalBaseline
 from shoppulse.settings import Settings
 from shoppulse.timeutil import TimestampError, parse_ts_ms
@@ -45,11 +56,15 @@ _FORMATS = (
     "epoch seconds or epoch milliseconds"
 )
 _MISSING = "missing (the row has fewer fields than the header)"
+#: Rows an alarm holds before the detector takes the held level as the new normal: the
+#: pipeline's default (one row a minute there); 0 would be never.
+SETTLE_ROWS: int = DetectorSpec("detect", "level", "drop", 1.0, 10.0).settle_minutes or 0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``shoppulse detect``."""
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    offset_rows, settle_days = f"{OFFSET_TIME_CONSTANT_MIN:g}", f"{SETTLE_ROWS / 24:g}"
     parser.epilog = (
         "timestamps: ISO 8601 / RFC 3339 (2014-04-01 00:00:00, 2014-04-01T00:00:00.250,\n"
         "  2014-04-01T00:00:00+08:00), epoch seconds or epoch milliseconds; the output\n"
@@ -58,7 +73,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  learns from it, as a stream would see them; a row earlier than a row before it\n"
         "  is scored in place against its own hour of day, and the run says how many\n"
         "  there were on stderr.\n"
-        "errors: a bad row stops the run (exit status 2) naming the file, line and field."
+        "errors: a bad row stops the run (exit status 2) naming the file, line and field.\n"
+        "adapting: after a level shift the detector fires; an alarm that holds --settle rows\n"
+        "  takes the level the series holds as the new normal and resolves, instead of\n"
+        "  firing for the rest of the series.\n"
+        "cadence: the detector counts rows (one a minute in the pipeline): --settle, --warmup\n"
+        f"  and the recent offset a level series follows (about its last {offset_rows} rows).\n"
+        f"  With hourly rows the defaults are {settle_days} days to settle and 30 days before the\n"
+        "  first score; count or level rows once a day at the same time are never scored\n"
+        "  (the run says so)."
     )
     parser.add_argument(
         "--input", type=Path, required=True, help="CSV: timestamp,value[,denominator]"
@@ -96,7 +119,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--warmup",
         type=int,
         default=30,
-        help="observations per hour-of-day slot before scoring (default 30)",
+        help="rows each of the two hour-of-day slots nearest a row must hold before the row "
+        "is scored; until then it scores 0 (default 30: about a day of minute rows, 30 days "
+        "of hourly rows)",
+    )
+    parser.add_argument(
+        "--settle",
+        type=parse_settle,
+        default=SETTLE_ROWS or None,
+        metavar="ROWS",
+        help="rows an alarm holds before the detector takes the level the series holds as "
+        f"the new normal and resolves (default {SETTLE_ROWS}: {SETTLE_ROWS / 60:g} hours of minute "
+        f"rows, {settle_days} days of hourly rows); 0 or none: an alarm holds until the series "
+        "comes back",
     )
     parser.add_argument(
         "--fading",
@@ -120,6 +155,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default Z, UTC); a negative one as --naive-offset=-05:00. Timestamps with an "
         "offset and epoch numbers are not affected",
     )
+
+
+def parse_settle(text: str) -> int | None:
+    """Rows an alarm holds before it takes the new level; None (``none`` or 0): never
+    (an argparse type).
+
+    >>> [parse_settle(t) for t in ("120", "1", "0", "none", "None")]
+    [120, 1, None, None, None]
+    """
+    if text.strip().lower() == "none":
+        return None
+    try:
+        rows = int(text)
+    except ValueError:
+        rows = -1
+    if rows < 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of rows; use a whole number (0 or none: never settle)"
+        )
+    return rows or None
 
 
 def parse_offset(text: str) -> timezone:
@@ -230,7 +285,14 @@ def make_detectors(args: argparse.Namespace) -> list[Detector]:
     offset_ms = int(args.utc_offset_h * 3_600_000)
     return [
         Detector(
-            DetectorSpec(f"detect_{d}", args.kind, d, shift, threshold),  # type: ignore[arg-type]
+            DetectorSpec(
+                f"detect_{d}",
+                args.kind,
+                d,  # type: ignore[arg-type]
+                shift,
+                threshold,
+                settle_minutes=args.settle,
+            ),
             SeasonalBaseline(args.fading, args.warmup, offset_ms),
         )
         for d in directions
@@ -260,12 +322,22 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         task = progress.add_task("detect", total=len(rows))
         writer = csv.writer(out)
         writer.writerow(["timestamp", "value", "anomaly_score"])
+        scored = 0
         for i, (_, text, ts_ms, value, den) in enumerate(rows):
-            score = max(d.update(ts_ms, value, den).score for d in detectors)
+            outputs = [d.update(ts_ms, value, den) for d in detectors]
+            scored += any(o.warm for o in outputs)
+            score = max(o.score for o in outputs)
             writer.writerow(
                 [text, repr(value) if value != int(value) else int(value), f"{score:.6f}"]
             )
             if i % 1000 == 0:
                 progress.update(task, completed=i)
         progress.update(task, completed=len(rows))
+    if rows and not scored:
+        print(
+            f"shoppulse detect: {args.input}: no row was scored (every anomaly_score is 0): a "
+            f"row is scored once the two hour-of-day slots nearest it hold --warmup "
+            f"{args.warmup} rows each; rows once a day at the same time never fill one of them",
+            file=sys.stderr,
+        )
     return 0
