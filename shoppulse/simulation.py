@@ -28,7 +28,13 @@ offset for its diurnal curve):
 * store profiles (``profiles=``, :mod:`shoppulse.store_profiles`): tiny, night-silent,
   bursty, gapped and out-of-order stores, as real shops are. An ``out_of_order``
   store's events still come out here in event-time order; the order a late
-  producer *sends* them in is :func:`shoppulse.store_profiles.send_order`'s.
+  producer *sends* them in is :func:`shoppulse.store_profiles.send_order`'s;
+* traffic as wild as real shops' under the ``variance`` profile
+  (:mod:`shoppulse.traffic_variance`): the session and chat rate times weekday, day,
+  level-shift and slow-wander factors and a gamma factor per minute (sessions per minute
+  ``Var = μ + μ²/100``), a day factor of the conversion, and payments 0-3 minutes after
+  their checkout (0.4/0.3/0.2/0.1). Without it arrivals are Poisson around the daily
+  curve and payments come 1-21 s after the order is placed, as they always have.
 
 Event time does not follow the wall clock: generating an hour of traffic takes
 as long as the CPU needs. Pacing events against the wall clock (the live demo's
@@ -45,6 +51,13 @@ True
 >>> [e.value for e in Simulator(2, 7, 1_700_000_000_000, 200.0).take(3)] == [
 ...     e.value for e in events[:3]]
 True
+
+Real shops' variance is a profile (``shoppulse simulate`` applies it unless ``--tame``):
+
+>>> from shoppulse.store_profiles import TrafficProfile
+>>> wild = Simulator(2, 7, 1_700_000_000_000, 200.0, profiles=[TrafficProfile("variance")])
+>>> wild.store("store-001").variance is not None, [e.key for e in wild.take(2)]
+(True, ['store-001', 'store-001'])
 """
 
 from __future__ import annotations
@@ -66,6 +79,7 @@ from shoppulse.durations import HOUR_MS as HOUR_MS
 from shoppulse.durations import MINUTE_MS as MINUTE_MS
 from shoppulse.durations import parse_duration_ms as parse_duration_ms
 from shoppulse.store_profiles import StoreShape, TrafficProfile, shape_stores
+from shoppulse.traffic_variance import VarianceTrack
 
 IncidentKind = Literal["conversion_drop", "stock_out", "chat_surge", "traffic_spike"]
 INCIDENT_KINDS: Final[tuple[str, ...]] = get_args(IncidentKind)
@@ -254,6 +268,8 @@ class StoreProfile:
     agents: tuple[str, ...]
     shape: StoreShape | None = None
     """What its traffic profiles change (None: the steady default)."""
+    variance: VarianceTrack | None = None
+    """Its drawn level under the ``variance`` profile (None: tame Poisson arrivals)."""
     # Mutable simulation state.
     on_hand: dict[str, int] = field(default_factory=dict)
     restock_pending: set[str] = field(default_factory=set)
@@ -380,6 +396,10 @@ class Simulator:
             store = self._by_id[store_id]
             store.shape = shape
             store.sessions_per_s = shape.sessions_per_s(store.sessions_per_s, *per_session)
+            if shape.variance is not None:
+                store.variance = shape.variance.track(
+                    store_id, seed=seed, origin_ms=start_ms, utc_offset_min=store.utc_offset_min
+                )
         for store in self.stores:
             self._schedule(start_ms, partial(self._initial_inventory, store))
         for inc in self.incidents:
@@ -586,6 +606,8 @@ class Simulator:
             base = store.sessions_per_s * curve
             if store.shape is not None:
                 base *= store.shape.rate_factor(now)
+            if store.variance is not None:
+                base *= store.variance.rate_factor(now)
             sessions = self._poisson(base * self._factor("traffic_spike", store, now))
             for _ in range(sessions):
                 self._start(self._session(store), now + rng.randrange(1000))
@@ -641,14 +663,23 @@ class Simulator:
             if rng.random() < _P_EXTRA_PAGE_VIEW:
                 yield self._think()
                 click("page_view")
-        if not cart or rng.random() >= _P_CHECKOUT:
+        variance = store.variance
+        conversion = 1.0 if variance is None else variance.conversion(self._now)
+        if not cart or rng.random() >= _P_CHECKOUT * conversion:
             return
         yield self._think()
         click("checkout")
         if rng.random() >= _P_PLACE:
             return
-        yield self._think(8_000.0)
-        yield from self._order(store, session_id, visitor, channel, list(cart.values()))
+        lines = list(cart.values())
+        if variance is None:
+            yield self._think(8_000.0)
+            yield from self._order(store, session_id, visitor, channel, lines)
+            return
+        checkout_ms = self._now
+        paid_ms = variance.payment_ms(checkout_ms, rng)  # 0-3 minutes later
+        yield min(self._think(8_000.0), paid_ms - checkout_ms - 1)
+        yield from self._order(store, session_id, visitor, channel, lines, paid_ms)
 
     def _order(
         self,
@@ -657,7 +688,9 @@ class Simulator:
         visitor: str,
         channel: str,
         lines: list[tuple[Sku, int]],
+        paid_ms: int | None = None,
     ) -> _Process:
+        """An order placed now; paid (or not) at ``paid_ms``, or 1-21 s later if ``None``."""
         rng = self._rng
         customer = store.customer_of.get(visitor)
         if customer is None:
@@ -681,7 +714,7 @@ class Simulator:
             self._emit(topics.ORDERS, store, {**base, "status": status})
 
         order("placed")
-        yield 1_000 + rng.randrange(20_000)
+        yield 1_000 + rng.randrange(20_000) if paid_ms is None else paid_ms - self._now
         p_pay = min(1.0, _P_PAY * self._factor("conversion_drop", store, self._now))
         if rng.random() >= p_pay:
             yield 15 * MINUTE_MS  # payment timeout

@@ -18,11 +18,21 @@ into one of them:
   simulation start, then active again; give several for several gaps;
 * ``out_of_order`` — a late producer: each event is *sent* at its ``ts`` plus a
   seeded delay in ``[0, max]`` (see :func:`send_order`); keep ``max`` at most
-  the worker's ``grace_s`` and no event is ever late.
+  the worker's ``grace_s`` and no event is ever late;
+* ``variance`` — traffic as wild as real shops' (:mod:`shoppulse.traffic_variance`):
+  the session and chat rate times a weekday factor (``weekday=1.05/1/1/1/0.92/1.12/1.18``,
+  Monday first), a log-normal day factor (``day_sd=0.12``, clipped to 0.7-1.4), a
+  persistent ±15-30 % level shift one day in ``shift_days=14`` (``shift=0.15/0.3``), an
+  AR(1) wander of the log level (``wander_sd=0.08``, time constant ``wander=3h``) and a
+  gamma factor per minute (``k=100``: sessions per minute have ``Var = μ + μ²/k``;
+  ``k=inf``: Poisson); a day factor of the conversion (``conversion_sd=0.05``); payments
+  0-3 minutes after their checkout (``lag=0.4/0.3/0.2/0.1``). ``shoppulse simulate``
+  applies it to every store unless ``--tame``; the :class:`~shoppulse.simulation.Simulator`
+  only when given.
 
 ``night_silent``, ``burst`` and ``gap`` also take ``rate=``. Profiles stack:
-silences and bursts add up; for the rate (``rate=`` or ``tiny``) and the
-disorder bound the last profile given wins.
+silences and bursts add up; for the rate (``rate=`` or ``tiny``), the
+disorder bound and the variance the last profile given wins.
 
 >>> profiles = [TrafficProfile.parse(spec, origin_ms=0) for spec in (
 ...     "tiny:store-002",
@@ -56,8 +66,9 @@ from typing import Any, Final, Literal, Protocol, TypeVar, cast, get_args
 
 from shoppulse import topics
 from shoppulse.durations import DAY_MS, HOUR_MS, MINUTE_MS, parse_duration_ms
+from shoppulse.traffic_variance import Variance
 
-ProfileName = Literal["steady", "tiny", "night_silent", "burst", "gap", "out_of_order"]
+ProfileName = Literal["steady", "tiny", "night_silent", "burst", "gap", "out_of_order", "variance"]
 PROFILE_NAMES: Final[tuple[str, ...]] = get_args(ProfileName)
 
 #: The parameters each profile takes, as ``NAME:STORE:PARAM=VALUE,...``.
@@ -68,6 +79,17 @@ PROFILE_PARAMS: Final[dict[str, tuple[str, ...]]] = {
     "burst": ("rate", "factor", "length", "every"),
     "gap": ("rate", "start", "length"),
     "out_of_order": ("max",),
+    "variance": (
+        "weekday",
+        "day_sd",
+        "shift_days",
+        "shift",
+        "wander_sd",
+        "wander",
+        "k",
+        "conversion_sd",
+        "lag",
+    ),
 }
 
 DEFAULT_ORDER_EVERY_MS: Final = 4 * MINUTE_MS
@@ -110,7 +132,10 @@ class TrafficProfile:
     1800010
     >>> TrafficProfile.parse("out_of_order", origin_ms=0, default_max_disorder_ms=5_000)
     ... # doctest: +ELLIPSIS
-    TrafficProfile(name='out_of_order', store_id='*', ..., max_disorder_ms=5000)
+    TrafficProfile(name='out_of_order', store_id='*', ..., max_disorder_ms=5000, variance=None)
+    >>> TrafficProfile.parse("variance:store-002:day_sd=0.2,k=inf", origin_ms=0).variance
+    ... # doctest: +ELLIPSIS
+    Variance(weekday=(1.05, ...), day_sd=0.2, ..., dispersion=None, ...)
     """
 
     name: ProfileName
@@ -132,10 +157,14 @@ class TrafficProfile:
     """``gap``: when it starts (epoch ms)."""
     max_disorder_ms: int = DEFAULT_MAX_DISORDER_MS
     """``out_of_order``: the largest send delay."""
+    variance: Variance | None = None
+    """``variance``: how wild the traffic is (default: real shops', :class:`Variance`)."""
 
     def __post_init__(self) -> None:
         if self.name not in PROFILE_NAMES:
             raise ValueError(f"unknown profile {self.name!r}; one of {PROFILE_NAMES}")
+        if self.name == "variance" and self.variance is None:
+            object.__setattr__(self, "variance", Variance())
         if not self.store_id:
             raise ValueError(f"profile {self.name}: empty store id")
         if self.length_ms is None and self.name in ("burst", "gap"):
@@ -193,6 +222,7 @@ class TrafficProfile:
             raise ValueError(f"profile {spec!r}: unknown name {name!r}; one of {PROFILE_NAMES}")
         allowed = PROFILE_PARAMS[name]
         values: dict[str, Any] = {"max_disorder_ms": default_max_disorder_ms}
+        variance: dict[str, Any] = {}
         if name == "gap":
             values["start_ms"] = origin_ms + DEFAULT_GAP_START_MS
         for item in filter(None, (p.strip() for p in params_text.split(","))):
@@ -203,11 +233,17 @@ class TrafficProfile:
                     f"profile {spec!r}: {name} takes no {key!r} (it takes: {', '.join(allowed)})"
                 )
             try:
+                if name == "variance":
+                    field_name, value = _variance_param(key, text.strip())
+                    variance[field_name] = value
+                    continue
                 field_name, value = _param(name, key, text.strip(), origin_ms)
             except ValueError as exc:
                 raise ValueError(f"profile {spec!r}: {key}: {exc}") from None
             values[field_name] = value
         try:
+            if name == "variance":
+                values["variance"] = Variance(**variance)
             return cls(cast(ProfileName, name), store, **values)
         except ValueError as exc:
             raise ValueError(f"profile {spec!r}: {exc}") from None
@@ -226,6 +262,39 @@ def _param(name: str, key: str, text: str, origin_ms: int) -> tuple[str, Any]:
     if key == "length":
         return "length_ms", duration_ms
     return ("order_every_ms" if name == "tiny" else "every_ms"), duration_ms  # every
+
+
+def _numbers(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split("/"))
+    except ValueError:
+        raise ValueError(f"not numbers: {text!r} (use e.g. 0.4/0.3/0.2/0.1)") from None
+
+
+def _variance_param(key: str, text: str) -> tuple[str, Any]:
+    """The :class:`Variance` field and value of a ``variance`` parameter.
+
+    >>> _variance_param("wander", "90m"), _variance_param("k", "inf")
+    (('wander_minutes', 90.0), ('dispersion', None))
+    >>> _variance_param("lag", "0.5/0.5")
+    ('payment_lag', (0.5, 0.5))
+    """
+    if key == "wander":
+        return "wander_minutes", parse_duration_ms(text) / MINUTE_MS
+    if key in ("weekday", "lag"):
+        return ("weekday" if key == "weekday" else "payment_lag"), _numbers(text)
+    if key == "shift":
+        low_high = _numbers(text)
+        if len(low_high) != 2:
+            raise ValueError(f"not a range: {text!r} (use e.g. 0.15/0.3)")
+        return "shift_size", low_high
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError(f"not a number: {text!r}") from None
+    if key == "k":
+        return "dispersion", None if number == math.inf else number
+    return {"shift_days": "shift_every_days"}.get(key, key), number  # day_sd, wander_sd, ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +334,8 @@ class StoreShape:
     max_disorder_ms: int = 0
     profiles: tuple[str, ...] = ()
     """The names of the profiles applied, in order."""
+    variance: Variance | None = None
+    """How wild its traffic is (``None``: the simulator's tame Poisson arrivals)."""
 
     def sessions_per_s(
         self, default: float, events_per_session: float, orders_per_session: float
@@ -405,6 +476,8 @@ def _apply(shape: StoreShape, p: TrafficProfile) -> StoreShape:
         return replace(shape, gaps_ms=(*shape.gaps_ms, gap))
     if p.name == "out_of_order":
         return replace(shape, max_disorder_ms=p.max_disorder_ms)
+    if p.name == "variance":
+        return replace(shape, variance=p.variance)
     return shape
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import doctest
+import hashlib
 import itertools
+import statistics
 from collections import Counter, defaultdict
 
 import orjson
@@ -21,6 +23,7 @@ from shoppulse.simulation import (
     diurnal_factor,
     parse_duration_ms,
 )
+from shoppulse.store_profiles import TrafficProfile
 
 MIDNIGHT_MS = 1_699_920_000_000  # 2023-11-14T00:00:00Z
 NOON_MS = MIDNIGHT_MS + 12 * HOUR_MS
@@ -360,3 +363,153 @@ def test_parse_duration() -> None:
     assert parse_duration_ms("1d") == DAY_MS
     with pytest.raises(ValueError, match="duration"):
         parse_duration_ms("ten minutes")
+
+
+# -- real shops' variance (the ``variance`` profile) ------------------------------------
+
+#: Tuesday 2023-11-14 06:00 UTC: six hours of one local day for stores up to UTC+9.
+VARIANCE_START_MS = MIDNIGHT_MS + 6 * HOUR_MS
+VARIANCE_MINUTES = 360
+
+
+def _digest(events: list[SimEvent]) -> str:
+    h = hashlib.sha256()
+    for e in events:
+        h.update(e.topic_family.encode())
+        h.update(e.key.encode())
+        h.update(orjson.dumps(e.value))
+        h.update(str(e.ts_ms).encode())
+    return h.hexdigest()[:16]
+
+
+def _variance(spec: str = "variance") -> list[TrafficProfile]:
+    return [TrafficProfile.parse(spec, origin_ms=VARIANCE_START_MS)]
+
+
+def _sessions_per_minute(events: list[SimEvent], start_ms: int, minutes: int) -> list[int]:
+    """New sessions per minute: a session's first click (its landing page view) starts it."""
+    seen: set[str] = set()
+    per: Counter[int] = Counter()
+    for e in events:
+        if e.topic_family == "shop.clicks" and e.value["session_id"] not in seen:
+            seen.add(e.value["session_id"])
+            per[(e.ts_ms - start_ms) // MINUTE_MS] += 1
+    return [per[m] for m in range(minutes)]
+
+
+def _payment_lags(events: list[SimEvent]) -> Counter[int]:
+    """Minutes from each paid order's checkout click to its payment."""
+    checkout: dict[str, int] = {}
+    lags: Counter[int] = Counter()
+    for e in events:
+        if e.topic_family == "shop.clicks" and e.value["kind"] == "checkout":
+            checkout[e.value["session_id"]] = e.ts_ms
+        elif e.topic_family == "shop.orders" and e.value["status"] == "paid":
+            lags[e.ts_ms // MINUTE_MS - checkout[e.value["session_id"]] // MINUTE_MS] += 1
+    return lags
+
+
+@pytest.fixture(scope="module")
+def dispersed() -> list[SimEvent]:
+    """Six flat hours of one store, ~100 sessions a minute, under the variance profile with
+    only its gamma factor per minute (and payment lag) left: ≈ 250k events."""
+    spec = "variance:day_sd=0,shift_days=0,wander_sd=0,conversion_sd=0"
+    sim = Simulator(
+        1, 3, VARIANCE_START_MS, None, diurnal=False, sessions_per_min=100, profiles=_variance(spec)
+    )
+    return list(sim.span(VARIANCE_MINUTES * MINUTE_MS))
+
+
+def test_without_a_profile_the_stream_is_unchanged() -> None:
+    """Pinned: the tame stream (with incidents, and with the other profiles) is byte for byte
+    what it was before the variance profile existed."""
+    incidents = [
+        Incident.parse("conversion_drop:store-001:+1m:3m", NOON_MS),
+        Incident.parse("traffic_spike:*:+2m:1m", NOON_MS),
+    ]
+    tame = Simulator(3, 5, NOON_MS, 200.0, incidents=incidents).take(20_000)
+    assert _digest(tame) == "309a08d0ad0f7f54"
+    specs = ("tiny:store-002", "burst:store-001:every=1h", "night_silent:store-003")
+    profiles = [TrafficProfile.parse(spec, NOON_MS) for spec in specs]
+    shaped = Simulator(3, 5, NOON_MS, 200.0, profiles=profiles).take(20_000)
+    assert _digest(shaped) == "4ffe318c567f7742"
+    assert all(s.variance is None for s in Simulator(3, 5, NOON_MS, profiles=profiles).stores)
+
+
+def test_variance_is_deterministic_per_seed_and_differs_from_tame() -> None:
+    def run(seed: int, profiles: list[TrafficProfile]) -> str:
+        return _digest(Simulator(3, seed, NOON_MS, 200.0, profiles=profiles).take(6000))
+
+    assert run(3, _variance()) == run(3, _variance())
+    assert run(3, _variance()) != run(4, _variance())
+    assert run(3, _variance()) != run(3, [])
+
+
+def test_sessions_per_minute_are_dispersed_above_poisson_by_mu_squared_over_k(
+    dispersed: list[SimEvent],
+) -> None:
+    counts = _sessions_per_minute(dispersed, VARIANCE_START_MS, VARIANCE_MINUTES)
+    mean, var = statistics.mean(counts), statistics.variance(counts)
+    assert mean == pytest.approx(100 * 1.0, rel=0.05)  # a Tuesday: weekday factor 1
+    # Var = μ + μ²/k with k = 100: twice Poisson here (sd of the estimate ≈ 8 %).
+    assert var / mean == pytest.approx(1 + mean / 100, rel=0.25)
+    assert var / mean > 1.6
+    tame = Simulator(1, 3, VARIANCE_START_MS, None, diurnal=False, sessions_per_min=100)
+    tame_counts = _sessions_per_minute(list(tame.span(60 * MINUTE_MS)), VARIANCE_START_MS, 60)
+    assert statistics.variance(tame_counts) / statistics.mean(tame_counts) < 1.4  # Poisson
+
+
+def test_payments_land_zero_to_three_minutes_after_their_checkout(
+    dispersed: list[SimEvent],
+) -> None:
+    lags = _payment_lags(dispersed)
+    paid = sum(lags.values())
+    assert paid > 1500
+    assert set(lags) == {0, 1, 2, 3}
+    shares = [lags[m] / paid for m in range(4)]
+    assert shares == pytest.approx([0.4, 0.3, 0.2, 0.1], abs=0.04)
+    # Each order is placed between its checkout and its payment.
+    placed: dict[str, int] = {}
+    checkout: dict[str, int] = {}
+    for e in dispersed:
+        if e.topic_family == "shop.clicks" and e.value["kind"] == "checkout":
+            checkout[e.value["session_id"]] = e.ts_ms
+        elif e.topic_family == "shop.orders" and e.value["status"] == "placed":
+            placed[e.value["order_id"]] = e.ts_ms
+        elif e.topic_family == "shop.orders" and e.value["status"] == "paid":
+            assert checkout[e.value["session_id"]] < placed[e.value["order_id"]] < e.ts_ms
+    # Tame payments come seconds after the order: within a minute of the checkout.
+    tame = Simulator(1, 3, VARIANCE_START_MS, None, diurnal=False, sessions_per_min=100)
+    assert set(_payment_lags(list(tame.span(20 * MINUTE_MS)))) <= {0, 1}
+
+
+def test_the_weekday_pattern_shows_in_the_daily_sessions() -> None:
+    """Friday, Saturday and Sunday of a store at UTC+1 with only its weekday factors left:
+    the daily sessions go as 0.92 : 1.12 : 1.18."""
+    friday_ms = MIDNIGHT_MS + 3 * DAY_MS - HOUR_MS  # 2023-11-17T00:00 at UTC+1
+    spec = "variance:day_sd=0,shift_days=0,wander_sd=0,k=inf"
+    profiles = [TrafficProfile.parse(spec, origin_ms=friday_ms)]
+    sim = Simulator(1, 2, friday_ms, None, sessions_per_min=4, profiles=profiles)
+    assert sim.store("store-001").utc_offset_min == 60
+    counts = _sessions_per_minute(list(sim.span(3 * DAY_MS)), friday_ms, 3 * 1440)
+    days = [sum(counts[d * 1440 : (d + 1) * 1440]) for d in range(3)]
+    assert days[0] == pytest.approx(4 * 1440 * 0.92, rel=0.06)
+    assert days[1] / days[0] == pytest.approx(1.12 / 0.92, rel=0.06)
+    assert days[2] / days[0] == pytest.approx(1.18 / 0.92, rel=0.06)
+
+
+def test_daily_sessions_follow_the_drawn_level() -> None:
+    """A week of real shops' variance: each local day's sessions are the store's rate times
+    that day's drawn level (weekday x day factor x shift), give or take the wander."""
+    sim = Simulator(1, 5, MIDNIGHT_MS - HOUR_MS, None, sessions_per_min=2, profiles=_variance())
+    track = sim.store("store-001").variance
+    assert track is not None
+    counts = _sessions_per_minute(list(sim.span(7 * DAY_MS)), MIDNIGHT_MS - HOUR_MS, 7 * 1440)
+    ratios = []
+    for d in range(7):
+        level = track.level(MIDNIGHT_MS + d * DAY_MS)
+        assert 0.7 * 0.92 * 0.6 <= level <= 1.4 * 1.18 * 1.6
+        ratios.append(sum(counts[d * 1440 : (d + 1) * 1440]) / (2 * 1440 * level))
+    assert all(0.8 < r < 1.2 for r in ratios), ratios
+    levels = {round(track.level(MIDNIGHT_MS + d * DAY_MS), 6) for d in range(7)}
+    assert len(levels) == 7  # every day its own level

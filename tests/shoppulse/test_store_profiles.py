@@ -16,6 +16,7 @@ from shoppulse import durations, store_profiles
 from shoppulse.events import Rejection, decode_event
 from shoppulse.simulation import DAY_MS, HOUR_MS, MINUTE_MS, SimEvent, Simulator
 from shoppulse.store_profiles import StoreShape, TrafficProfile, send_order, shape_stores
+from shoppulse.traffic_variance import Variance
 
 MIDNIGHT_MS = 1_699_920_000_000  # 2023-11-14T00:00:00Z
 
@@ -300,6 +301,16 @@ def test_the_disorder_bound_holds_for_any_stream(
         ("steady:rate=0", "rate"),
         ("out_of_order:max=-1s", "duration"),
         ("tiny::every=2m", "empty store id"),
+        ("variance:rate=3", "takes no 'rate'"),
+        ("variance:day_sd=lots", "not a number"),
+        ("variance:store-001:day_sd=-0.1", "day_sd must be"),
+        ("variance:lag=0.5/0.4", "add up to 1"),
+        ("variance:lag=half", "not numbers"),
+        ("variance:shift=0.2", "not a range"),
+        ("variance:weekday=1/1/1", "7 factors"),
+        ("variance:k=0", "k must be"),
+        ("variance:wander=soon", "duration"),
+        ("variance:shift_days=0.5", "shift_days"),
     ],
 )
 def test_bad_profile_specs_are_rejected(spec: str, message: str) -> None:
@@ -333,3 +344,53 @@ def test_the_last_rate_wins_and_tiny_turns_off_clicks() -> None:
         bursts=shape.bursts,
         profiles=("tiny", "burst"),
     )
+
+
+def test_variance_takes_real_shops_defaults_and_every_parameter() -> None:
+    default = TrafficProfile.parse("variance", 0)
+    assert (default.store_id, default.variance) == ("*", Variance())
+    assert TrafficProfile("variance").variance == Variance()
+    assert TrafficProfile("steady").variance is None
+    spec = (
+        "variance:store-003:weekday=1/1/1/1/1/2/2,day_sd=0.2,shift_days=7,shift=0.1/0.2,"
+        "wander_sd=0.05,wander=90m,k=inf,conversion_sd=0,lag=0.5/0.5"
+    )
+    parsed = TrafficProfile.parse(spec, 0)
+    assert parsed.store_id == "store-003"
+    assert parsed.variance == Variance(
+        weekday=(1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0),
+        day_sd=0.2,
+        shift_every_days=7.0,
+        shift_size=(0.1, 0.2),
+        wander_sd=0.05,
+        wander_minutes=90.0,
+        dispersion=None,
+        conversion_sd=0.0,
+        payment_lag=(0.5, 0.5),
+    )
+    assert TrafficProfile.parse("variance:k=25", 0).variance == Variance(dispersion=25.0)
+
+
+def test_the_last_variance_wins_and_stacks_with_other_profiles() -> None:
+    profiles = [
+        TrafficProfile.parse(spec, 0)
+        for spec in ("variance", "tiny:b", "variance:b:k=inf", "night_silent:c")
+    ]
+    shapes = shape_stores(profiles, [("a", 0), ("b", 0), ("c", 60)], seed=1, origin_ms=0)
+    assert shapes["a"].variance == shapes["c"].variance == Variance()
+    assert shapes["b"].variance == Variance(dispersion=None)
+    assert shapes["b"].profiles == ("variance", "tiny", "variance")
+    assert (shapes["b"].clicks, shapes["c"].quiet_min) == (False, ((23 * 60, 7 * 60),))
+    tiny_only = shape_stores(profiles[1:2], [("b", 0)], seed=1, origin_ms=0)["b"]
+    assert tiny_only.variance is None
+
+
+def test_variance_stores_keep_their_other_shapes() -> None:
+    """A tiny store and a night-silent one under real shops' variance stay tiny and silent."""
+    sim = _sim(3, 6, 3.0, "variance", "tiny:store-002", "night_silent:store-003")
+    assert sim.store("store-003").utc_offset_min == 0
+    events = list(sim.span(9 * HOUR_MS))
+    assert {e.topic_family for e in _of(events, "store-002")} == {"shop.orders", "shop.chats"}
+    hours = Counter((e.ts_ms - MIDNIGHT_MS) // HOUR_MS for e in _of(events, "store-003"))
+    assert set(hours) == {7, 8}  # silent 23:00-07:00
+    assert all(sim.store(s).variance is not None for s in ("store-001", "store-002", "store-003"))
