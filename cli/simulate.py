@@ -35,6 +35,16 @@ in that send order. ``--span`` bounds the event time produced.
 
 Example: ``shoppulse simulate --start=-3d --span 2d --profile tiny:store-005
 --profile gap:store-001:start=+6h,length=30h --profile out_of_order``.
+
+Variance: the traffic is as wild as real shops' by default, every store under the
+``variance`` profile (:mod:`shoppulse.traffic_variance`): weekday factors, a log-normal day
+factor, persistent level shifts, a slow wander of the level, sessions per minute more
+dispersed than Poisson (``Var = μ + μ²/100``) and payments 0-3 minutes after their checkout.
+``--profile variance:STORE:PARAM=VALUE,...`` changes it for a store (``day_sd=0.2``,
+``k=inf``, ...); ``--tame`` turns it off (Poisson arrivals around the daily curve, payments
+seconds after the order: the stream ``shoppulse simulate`` made before), so that
+``--tame --profile variance:store-001`` varies one store only. When ``--rate`` fits the
+event rate, it leaves the variance room (:attr:`~shoppulse.traffic_variance.Variance.headroom`).
 """
 
 from __future__ import annotations
@@ -85,7 +95,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  gap           silent for length=17h from start=+1h, then active again; rate=\n"
         "  out_of_order  each event sent up to max=DURATION after its ts (seeded); the\n"
         "                default and the limit is the worker's grace_s, so none is late\n"
-        "  Profiles stack on a store (silences and bursts add up; the last rate wins).\n"
+        "  variance      as wild as real shops (ON for every store unless --tame):\n"
+        "                weekday=1.05/1/1/1/0.92/1.12/1.18 (Monday first), day_sd=0.12\n"
+        "                (log-normal day factor, 0.7-1.4), +-15-30% level shift one day\n"
+        "                in shift_days=14 (shift=0.15/0.3), wander_sd=0.08 (AR(1) of the\n"
+        "                log level, wander=3h), k=100 (sessions a minute: Var = mu +\n"
+        "                mu^2/k; k=inf: Poisson), conversion_sd=0.05, payments\n"
+        "                lag=0.4/0.3/0.2/0.1 minutes 0/1/2/3 after checkout\n"
+        "  Profiles stack on a store (silences and bursts add up; the last rate, and\n"
+        "  the last variance, wins).\n"
         "  Events go to Kafka and --jsonl in send order.\n"
         "example: --start=-3d --span 2d --profile tiny:store-005 --profile night_silent:store-004\n"
         "         --profile steady:store-001:rate=30 --profile gap:store-001:start=+6h,length=30h\n"
@@ -127,6 +145,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "default: from store sizes (~25/s per store), or fitted under --rate when paced",
     )
     parser.add_argument("--no-diurnal", action="store_true", help="flat traffic, no daily curve")
+    parser.add_argument(
+        "--tame",
+        action="store_true",
+        help="no variance profile for every store: Poisson sessions around the daily curve, "
+        "payments seconds after the order (the stream before real shops' variance)",
+    )
     parser.add_argument(
         "--incident",
         action="append",
@@ -241,18 +265,24 @@ def resolve_start_ms(text: str, now_ms: int) -> tuple[int, bool]:
         raise ValueError(f"--start: {exc}") from None
 
 
-def parse_profiles(specs: list[str], start_ms: int, grace_ms: int) -> list[TrafficProfile]:
+def parse_profiles(
+    specs: list[str], start_ms: int, grace_ms: int, *, tame: bool = True
+) -> list[TrafficProfile]:
     """``--profile`` specs; ``out_of_order`` defaults to, and may not exceed, the grace.
+    Unless ``tame``, a ``variance`` profile for every store comes first.
 
     >>> [p.max_disorder_ms for p in parse_profiles(["out_of_order", "out_of_order:max=1s"],
     ...                                             0, grace_ms=5_000)]
     [5000, 1000]
+    >>> [(p.name, p.store_id) for p in parse_profiles(["variance:store-002:k=inf"], 0,
+    ...                                               grace_ms=5_000, tame=False)]
+    [('variance', '*'), ('variance', 'store-002')]
     >>> parse_profiles(["out_of_order:store-002:max=9s"], 0, grace_ms=5_000)
     ... # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ValueError: --profile out_of_order:store-002:max=9s: max 9000 ms exceeds the worker's grace...
     """
-    profiles = []
+    profiles = [] if tame else [TrafficProfile("variance")]
     for spec in specs:
         profile = TrafficProfile.parse(spec, start_ms, default_max_disorder_ms=grace_ms)
         if profile.name == "out_of_order" and profile.max_disorder_ms > grace_ms:
@@ -263,6 +293,23 @@ def parse_profiles(specs: list[str], start_ms: int, grace_ms: int) -> list[Traff
             )
         profiles.append(profile)
     return profiles
+
+
+def fitted_event_rate(
+    rate_per_s: float, speedup: float, profiles: list[TrafficProfile], *, diurnal: bool
+) -> float:
+    """The mean simulated events per event-time second that keeps a store's usual peaks
+    under the ``--rate`` limit: the diurnal peak and, under ``variance``, its headroom.
+
+    >>> round(fitted_event_rate(100.0, 1.0, [], diurnal=False), 1)
+    100.0
+    >>> round(fitted_event_rate(100.0, 1.0, [TrafficProfile("variance")], diurnal=False), 1)
+    63.5
+    """
+    peak = DIURNAL_PEAK if diurnal else 1.0
+    variances = [p.variance for p in profiles if p.variance is not None]
+    peak *= max((v.headroom for v in variances), default=1.0)
+    return rate_per_s / speedup / peak
 
 
 def _make_progress(enabled: bool, total: int | None) -> Any:
@@ -296,7 +343,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         start_ms, is_now = resolve_start_ms(args.start, now_ms)
         incidents = [Incident.parse(spec, origin_ms=start_ms) for spec in args.incident]
-        profiles = parse_profiles(args.profile, start_ms, settings.grace_ms)
+        profiles = parse_profiles(args.profile, start_ms, settings.grace_ms, tame=args.tame)
         end_ms = start_ms + parse_duration_ms(args.span) if args.span is not None else None
         speedup = args.speedup if args.speedup is not None else (1.0 if is_now else 0.0)
         if speedup < 0:
@@ -305,8 +352,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             raise ValueError("--rate must be positive")
         events_per_s = args.event_rate
         if events_per_s is None and args.rate is not None and speedup > 0:
-            peak = 1.0 if args.no_diurnal else DIURNAL_PEAK
-            events_per_s = args.rate / speedup / peak
+            events_per_s = fitted_event_rate(
+                args.rate, speedup, profiles, diurnal=not args.no_diurnal
+            )
         if speedup > 0 and (speedup < 1 or not is_now) and 60.0 / speedup > settings.idle_close_s:
             log.warning(
                 "simulate: event time will lag the wall clock, and a minute of it lasts longer "
@@ -342,6 +390,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             "event_rate_per_s": events_per_s,
             "incidents": args.incident,
             "profiles": args.profile,
+            "variance": not args.tame,
             "span": args.span,
             "bootstrap": settings.kafka_bootstrap_servers,
             "topic_namespace": settings.topic_namespace,

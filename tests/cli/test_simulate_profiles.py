@@ -17,7 +17,9 @@ import pytest
 
 from cli.simulate import add_arguments, run
 from shoppulse.settings import Settings
-from shoppulse.simulation import MINUTE_MS, Simulator
+from shoppulse.simulation import DIURNAL_PEAK, MINUTE_MS, SimEvent, Simulator
+from shoppulse.store_profiles import TrafficProfile
+from shoppulse.traffic_variance import Variance
 from tests.groundtruth import parse_ts_ms, read_jsonl
 
 START_MS = 1_700_000_040_000  # a minute boundary, long ago
@@ -70,9 +72,11 @@ def test_help_documents_the_profiles() -> None:
     add_arguments(parser)
     text = parser.format_help()
     assert "--profile NAME[:STORE][:PARAM=VALUE,...]" in text
-    for name in ("steady", "tiny", "night_silent", "burst", "gap", "out_of_order"):
+    for name in ("steady", "tiny", "night_silent", "burst", "gap", "out_of_order", "variance"):
         assert f"  {name} " in text
     assert "--span DURATION" in text
+    assert "--tame" in text
+    assert "ON for every store unless --tame" in text
     assert "grace_s" in text
 
 
@@ -92,6 +96,9 @@ def test_profiles_are_repeatable_and_default_to_none() -> None:
         (("--profile", "out_of_order:max=3s"), "exceeds the worker's grace"),
         (("--profile", "burst:store-001:every=soon"), "duration"),
         (("--span", "forever"), "duration"),
+        (("--profile", "variance:day_sd=wild"), "not a number"),
+        (("--profile", "variance:store-001:lag=0.5/0.4"), "add up to 1"),
+        (("--tame", "--profile", "variance:store-042"), "unknown store"),
     ],
 )
 def test_bad_profiles_exit_2_before_touching_kafka(
@@ -152,12 +159,57 @@ def test_profiled_run_sends_in_send_order_within_grace_and_span(
     assert tiny == {"shop.orders", "shop.chats"}
 
 
-def test_without_profiles_the_run_is_todays_simulator_stream(
+def _as_records(events: list[SimEvent]) -> list[dict[str, Any]]:
+    return [{"topic": e.topic_family, "key": e.key, "value": e.value} for e in events]
+
+
+def test_tame_without_profiles_the_run_is_the_plain_simulator_stream(
     tmp_path: Path, fake_producer: type[FakeProducer]
 ) -> None:
+    records = _run(tmp_path, "--tame", "--stores", "2", "--seed", "9", "--events", "3000")
+    assert records == _as_records(Simulator(stores=2, seed=9, start_ms=START_MS).take(3000))
+
+
+def test_by_default_every_store_has_real_shops_variance(
+    tmp_path: Path, fake_producer: type[FakeProducer]
+) -> None:
+    """The default run is the simulator under the variance profile for every store; a
+    ``--profile variance:STORE:...`` changes it for that store."""
     records = _run(tmp_path, "--stores", "2", "--seed", "9", "--events", "3000")
-    expected = Simulator(stores=2, seed=9, start_ms=START_MS).take(3000)
-    assert records == [{"topic": e.topic_family, "key": e.key, "value": e.value} for e in expected]
+    wild = Simulator(stores=2, seed=9, start_ms=START_MS, profiles=[TrafficProfile("variance")])
+    assert records == _as_records(wild.take(3000))
+    tame = Simulator(stores=2, seed=9, start_ms=START_MS).take(3000)
+    assert records != _as_records(tame)
+    one = _run(
+        tmp_path,
+        "--stores",
+        "2",
+        "--seed",
+        "9",
+        "--events",
+        "3000",
+        "--profile",
+        "variance:store-002:k=inf",
+    )
+    profiles = [TrafficProfile("variance"), TrafficProfile.parse("variance:store-002:k=inf", 0)]
+    again = Simulator(stores=2, seed=9, start_ms=START_MS, profiles=profiles)
+    assert one == _as_records(again.take(3000))
+    track = again.store("store-002").variance
+    assert track is not None
+    assert track.variance.dispersion is None
+
+
+@pytest.mark.parametrize(("tame", "headroom"), [(True, 1.0), (False, Variance().headroom)])
+def test_a_rate_limit_fits_the_event_rate_with_room_for_the_variance(
+    tame: bool, headroom: float, fake_producer: type[FakeProducer], caplog: pytest.LogCaptureFixture
+) -> None:
+    argv = ["--rate", "100", "--speedup", "2", "--events", "1", "--no-progress"]
+    with caplog.at_level(logging.INFO, logger="shoppulse.simulate"):
+        assert run(_parse(*argv, *(["--tame"] if tame else [])), _settings()) == 0
+    (started,) = [r for r in caplog.records if r.getMessage() == "simulate started"]
+    fitted = vars(started)["event_rate_per_s"]
+    assert fitted == pytest.approx(100 / 2 / DIURNAL_PEAK / headroom)
+    assert vars(started)["variance"] is not tame
 
 
 @pytest.mark.parametrize(
