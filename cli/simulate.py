@@ -164,7 +164,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME[:STORE][:PARAM=VALUE,...]",
         help="shape a store's traffic as real shops do: steady, tiny, night_silent, burst, "
-        "gap, out_of_order (repeatable; see below)",
+        "gap, out_of_order, variance (repeatable; see below)",
     )
     parser.add_argument(
         "--span",
