@@ -42,6 +42,13 @@ _TRAFFIC_CHOICES = (*TRAFFIC, "both")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--days", type=int, default=28, help="measured days per store (default 28)")
     parser.add_argument(
+        "--sensitivity",
+        choices=["default", "quiet"],
+        default=None,
+        help="the detectors' thresholds (default: SHOPPULSE_DETECTION_SENSITIVITY, else "
+        "'default'); 'quiet' aims at about one false alarm per store-week",
+    )
+    parser.add_argument(
         "--warmup-days",
         type=int,
         default=2,
@@ -247,7 +254,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 progress.update(task, advance=1, description=f"{name}: {label}")
 
             results[name] = evaluate(
-                data, settings.detection_warmup, step, args.stores_per_size, args.seed, jobs
+                data,
+                settings.detection_warmup,
+                step,
+                args.stores_per_size,
+                args.seed,
+                jobs,
+                args.sensitivity or settings.detection_sensitivity,
             )
             del data
         progress.update(task, description="done")

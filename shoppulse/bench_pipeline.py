@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shoppulse.bench_traffic import MINUTE_MS, T0_MS, StoreSeries
-from shoppulse.detectors import DETECTORS
+from shoppulse.detectors import DETECTORS, Sensitivity
 from shoppulse.histogram import FIRST_RESPONSE_S, component_names
 from shoppulse.kpis import derive_kpis
 from shoppulse.snapshot import KpiSnapshot
@@ -130,10 +130,12 @@ def minute_components(
     }
 
 
-def run_pipeline(store: StoreSeries, warmup: int = 30) -> PipelineRun:
+def run_pipeline(
+    store: StoreSeries, warmup: int = 30, sensitivity: Sensitivity = "default"
+) -> PipelineRun:
     """Every minute with events of ``store`` through a new :class:`StoreDetectors` (the
     detection agent's construction: ``warmup`` is ``Settings.detection_warmup``)."""
-    sd = StoreDetectors(store.name, warmup=warmup)
+    sd = StoreDetectors(store.name, warmup=warmup, sensitivity=sensitivity)
     transitions: dict[str, list[tuple[int, bool]]] = {d.name: [] for d in DETECTORS}
     minutes = np.flatnonzero(store.published)
     columns = zip(

@@ -11,8 +11,9 @@ So the level's memory is set by evidence, not by the clock: a busy store's level
 the last hour or so, while over a quiet night the level grows uncertain and the morning's
 first orders move it quickly, which is how a day that starts 25 % low is followed instead of
 paged; a sudden drop is a small part of a busy hour's evidence, and the CUSUM that judges
-against the level sees it first. With ``drift_per_min`` at 2.8e-5 a day's drift has a
-standard deviation of about 20 % (ADR 19).
+against the level sees it first. ``drift_per_min`` is 1e-4: a day's drift of about 20 %
+(0.2² / 1440 = 2.8e-5 a minute) plus a wander within the day of about 8 % that comes and
+goes over three hours (2 · 0.08² / 180 = 7e-5 a minute), the variance real shops show (ADR 19).
 
 >>> level = DayLevel()
 >>> for minute in range(240):  # four hours at 80 % of the profile's 5 a minute
@@ -22,7 +23,7 @@ standard deviation of about 20 % (ADR 19).
 >>> for minute in range(480):  # a night with 0.1 a minute expected, at the same 80 %
 ...     level.learn(observed=0.08, expected=0.1)
 >>> round(level.factor(), 2), round(level.uncertainty(), 2)  # same level, less sure of it
-(0.8, 0.11)
+(0.8, 0.18)
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Final
 
-#: Relative variance a level gains per minute: about a 20 % standard deviation per day.
-DRIFT_PER_MIN: Final = 0.2**2 / 1440
+#: Relative variance a level gains per minute: day-to-day swings and the wander within a day.
+DRIFT_PER_MIN: Final = 1e-4
 #: How many events the first level is worth (at 1: the profile's own level).
 PRIOR_EVENTS: Final = 25.0
 

@@ -65,7 +65,7 @@ from shoppulse.bench_traffic import (
     Traffic,
     generate,
 )
-from shoppulse.detectors import DETECTORS
+from shoppulse.detectors import DETECTORS, Sensitivity
 
 __all__ = [
     "TRAFFIC",
@@ -92,7 +92,11 @@ def default_jobs() -> int:
 
 
 def run_pipelines(
-    stores: Sequence[StoreSeries], warmup: int = 30, jobs: int = 1, on_done: Step | None = None
+    stores: Sequence[StoreSeries],
+    warmup: int = 30,
+    jobs: int = 1,
+    on_done: Step | None = None,
+    sensitivity: Sensitivity = "default",
 ) -> dict[str, PipelineRun]:
     """:func:`~shoppulse.bench_pipeline.run_pipeline` of every store, in ``jobs`` processes
     (1: in this one); ``on_done(store name)`` as each finishes."""
@@ -100,11 +104,13 @@ def run_pipelines(
     out: dict[str, PipelineRun] = {}
     if jobs <= 1 or len(stores) <= 1:
         for store in stores:
-            out[store.name] = run_pipeline(store, warmup)
+            out[store.name] = run_pipeline(store, warmup, sensitivity)
             done(store.name)
         return out
     with ProcessPoolExecutor(max_workers=min(jobs, len(stores))) as pool:
-        futures = {pool.submit(run_pipeline, store, warmup): store.name for store in stores}
+        futures = {
+            pool.submit(run_pipeline, store, warmup, sensitivity): store.name for store in stores
+        }
         for future in as_completed(futures):
             out[futures[future]] = future.result()
             done(futures[future])
@@ -167,11 +173,14 @@ def evaluate(
     stores_per_size: int = 0,
     seed: int = 0,
     jobs: int = 1,
+    sensitivity: Sensitivity = "default",
 ) -> BenchResult:
     """Run the pipeline and the oracle over ``data``; ``on_step(label)`` after each unit."""
     began = time.perf_counter()
     step = on_step or (lambda _label: None)
-    runs = run_pipelines(data.stores, warmup, jobs, lambda name: step(f"pipeline {name}"))
+    runs = run_pipelines(
+        data.stores, warmup, jobs, lambda name: step(f"pipeline {name}"), sensitivity
+    )
     names = _signal_names(runs)
     sizes = [s for s in SIZES if any(store.size == s for store in data.stores)]
     measured_days = float(data.measured_days)
@@ -280,7 +289,8 @@ def run_bench(
     jobs: int = 1,
     kinds: Sequence[IncidentKind] = KINDS,
     sizes: Sequence[Size] = SIZES,
+    sensitivity: Sensitivity = "default",
 ) -> BenchResult:
     """Generate and evaluate one run (see :func:`generate` and :func:`evaluate`)."""
     data = generate(days, stores_per_size, seed, kinds, traffic, warmup_days, sizes)
-    return evaluate(data, warmup, on_step, stores_per_size, seed, jobs)
+    return evaluate(data, warmup, on_step, stores_per_size, seed, jobs, sensitivity)

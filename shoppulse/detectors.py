@@ -41,16 +41,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
-from shoppulse.day_level import DayLevel
+from shoppulse.day_level import DRIFT_PER_MIN, DayLevel
 from shoppulse.dispersion import Dispersion, nb_llr
 from shoppulse.histogram import FIRST_RESPONSE_S, component_names
 from shoppulse.seasonal import SeasonalBaseline
 
 SeriesKind = Literal["count", "rate", "level"]
 _RECOVERY: Final = 0.7
+#: How fast a rate's level may move: a conversion's day factor varies by about 5 %.
+RATE_DRIFT_PER_MIN: Final = 4e-6
 #: Minutes over which a level series' offset from its hour-of-day mean follows it.
 OFFSET_TIME_CONSTANT_MIN: Final = 90.0
 #: Minutes over which the extra variance of the counts is learned (about two days).
@@ -82,6 +84,10 @@ class DetectorSpec:
     lag_minutes: int = 0
     """Judge a rate against the denominators of this many minutes before as well (payments
     arrive up to a few minutes after the checkout)."""
+    level_drift_per_min: float = DRIFT_PER_MIN
+    """How fast today's level may move (``shoppulse.day_level``): counts swing from day to
+    day and wander within it; a rate (a conversion) is steadier, so its level moves slower
+    and a drop in it is not taken as the day's level before it is found."""
     settle_minutes: int | None = 120
     """An alarm that holds this long takes the level the series holds as the new normal and
     resolves saying so; None: it holds until the series comes back (an outage)."""
@@ -98,27 +104,29 @@ class DetectorSpec:
 
 
 #: The detectors run per store on every closed minute, with thresholds tuned by
-#: ``shoppulse bench-detect`` for at most one false alarm per store-day.
+#: ``shoppulse bench-detect`` on honest traffic for under one false alarm per store-day over
+#: all of them (ADR 19); ``Sensitivity`` "quiet" raises every threshold by ``QUIET_SCALE``.
 DETECTORS: Final[tuple[DetectorSpec, ...]] = (
     DetectorSpec(
         "conversion_drop",
         "rate",
         "drop",
         shift=0.4,
-        threshold=6.0,
+        threshold=5.8,
         numerator="orders_paid",
         denominator="sessions",
         kpi="payment_conversion",
         title="Payment conversion dropped",
         quantity="payment conversion",
         lag_minutes=3,
+        level_drift_per_min=RATE_DRIFT_PER_MIN,
     ),
     DetectorSpec(
         "gmv_dip",
         "count",
         "drop",
         shift=0.3,
-        threshold=9.0,
+        threshold=7.0,
         numerator="orders_paid",
         kpi="gmv_minor",
         title="GMV dipped (fewer paid orders)",
@@ -129,7 +137,7 @@ DETECTORS: Final[tuple[DetectorSpec, ...]] = (
         "count",
         "drop",
         shift=0.4,
-        threshold=12.0,
+        threshold=7.5,
         numerator="sessions",
         kpi="sessions",
         title="Traffic dropped",
@@ -151,17 +159,18 @@ DETECTORS: Final[tuple[DetectorSpec, ...]] = (
         "rate",
         "spike",
         shift=2.0,
-        threshold=5.0,
+        threshold=5.6,
         kpi="first_response_within_30s",
         title="Chat first responses slowed",
         quantity="share of first responses slower than 30 s",
+        level_drift_per_min=RATE_DRIFT_PER_MIN,
     ),
     DetectorSpec(
         "checkout_outage",
         "rate",
         "drop",
         shift=0.9,
-        threshold=8.0,
+        threshold=6.0,
         numerator="orders_paid",
         denominator="checkouts",
         kpi="payment_conversion",
@@ -169,9 +178,26 @@ DETECTORS: Final[tuple[DetectorSpec, ...]] = (
         quantity="paid orders per checkout",
         lag_minutes=3,
         settle_minutes=None,
+        level_drift_per_min=RATE_DRIFT_PER_MIN,
     ),
 )
 DETECTOR_BY_NAME: Final[dict[str, DetectorSpec]] = {d.name: d for d in DETECTORS}
+
+Sensitivity = Literal["default", "quiet"]
+#: The "quiet" setting's factor on every threshold: about one false alarm per store-week
+#: instead of one every day or two (``shoppulse bench-detect``; ADR 19).
+QUIET_SCALE: Final = 1.3
+
+
+def detector_specs(sensitivity: Sensitivity = "default") -> tuple[DetectorSpec, ...]:
+    """The detectors at a sensitivity: "quiet" raises every threshold by ``QUIET_SCALE``.
+
+    >>> [round(s.threshold, 2) for s in detector_specs("quiet")][:2]
+    [7.54, 9.1]
+    """
+    if sensitivity == "default":
+        return DETECTORS
+    return tuple(replace(spec, threshold=spec.threshold * QUIET_SCALE) for spec in DETECTORS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,15 +238,27 @@ class Detector:
     series), exponentially weighted over the last half hour: the level the series holds."""
 
     def __post_init__(self) -> None:
+        self.level.drift_per_min = self.spec.level_drift_per_min
         if self.spec.kind == "level" and self.squares is None:
             self.squares = SeasonalBaseline(
                 self.baseline.fading, self.baseline.warmup, self.baseline.utc_offset_ms
             )
 
-    def update(self, ts_ms: int, value: float, denominator: float = 1.0) -> DetectorOutput:
+    def update(
+        self, ts_ms: int, value: float, denominator: float = 1.0, *, learn: bool = True
+    ) -> DetectorOutput:
+        """Score a minute, then learn from it while quiet. ``learn=False`` scores only: a
+        detector of the opposite direction on the same series is firing, and what it fires
+        on must not become this one's normal (a drop's spike detector would otherwise take
+        the drop as normal and fire when the series comes back)."""
         spec = self.spec
         den = self._lagged(denominator)
-        warm = self.baseline.warm(ts_ms)
+        # A rate judges an hour not warm yet against the rate of the hours learned so far, so
+        # a new store's checkouts are watched within its first hour; a count's hour-of-day
+        # shape (0.1 to 2x the mean) cannot be borrowed, so it waits for its hours (ADR 19).
+        warm = self.baseline.warm(ts_ms) or (
+            self.spec.kind == "rate" and self.baseline.warm_overall()
+        )
         profile: float | None = None
         expected: float | None = None
         band: float | None = None
@@ -246,12 +284,8 @@ class Detector:
             if spec.settle_minutes is not None and self.firing_minutes > spec.settle_minutes:
                 new_level = self._accept_new_level()
                 self.firing, change = False, "resolved"
-        if not self.firing:
-            self.baseline.learn(ts_ms, value, den)
-            if self.squares is not None:
-                self.squares.learn(ts_ms, value * value)
-            if profile is not None and change is None:
-                self._learn_level(ts_ms, value, profile)
+        if learn and not self.firing:
+            self._learn(ts_ms, value, den, profile if change is None else None)
         score = self.statistic / (self.statistic + spec.threshold)
         return DetectorOutput(
             score, self.firing, change, expected, warm, self.statistic, band, new_level
@@ -271,7 +305,8 @@ class Detector:
         """The hour-of-day expectation of this minute, before today's level."""
         base = self.baseline
         if self.spec.kind == "rate":
-            return den * base.expected_rate(ts_ms)
+            rate = base.expected_rate(ts_ms) if base.warm(ts_ms) else base.pooled_rate()
+            return den * rate
         return base.expected(ts_ms)
 
     def _step(self, ts_ms: int, value: float, profile: float) -> tuple[float, float, float]:
@@ -290,7 +325,18 @@ class Detector:
         change = spec.shift if spec.direction == "spike" else -spec.shift
         return nb_llr(value, mu, change, kappa), mu, math.sqrt(mu + kappa * mu * mu)
 
-    def _learn_level(self, ts_ms: int, value: float, profile: float) -> None:
+    def _learn(self, ts_ms: int, value: float, den: float, profile: float | None) -> None:
+        """Learn a quiet minute: the hour-of-day profile learns the value as it is (over
+        days, ``fading``); today's level and the dispersion learn it against the profile
+        (when warm), over hours, so after a lasting shift the level moves back towards 1 as
+        the profile takes the shift in. (The profile learning the value net of the level
+        was tried: a level that moves within minutes at a busy store then takes the daily
+        curve into itself, and the profile flattens.)"""
+        self.baseline.learn(ts_ms, value, den)
+        if self.squares is not None:
+            self.squares.learn(ts_ms, value * value)
+        if profile is None:
+            return
         if self.spec.kind == "level":
             self.offset += (value - profile - self.offset) / OFFSET_TIME_CONSTANT_MIN
             return

@@ -117,6 +117,25 @@ class SeasonalBaseline:
         den = (1 - w) * self.slots[a].den.get() + w * self.slots[b].den.get()
         return num / den if den > 0 else 0.0
 
+    def warm_overall(self) -> bool:
+        """Whether ``warmup`` observations were learned at all, in any hour."""
+        return sum(slot.n for slot in self.slots) >= self.warmup
+
+    def pooled_rate(self) -> float:
+        """The rate over every hour learned so far (ratio of sums, each slot by how much it
+        has seen): the prior of an hour not warm yet, for a rate whose hour matters less than
+        its level (a checkout that pays at 3 am pays as at 3 pm).
+
+        >>> base = SeasonalBaseline(fading=0.1, warmup=3)
+        >>> for minute in range(4):
+        ...     base.learn(minute * 60_000, 2.0, 10.0)
+        >>> base.warm(0), base.warm_overall(), round(base.pooled_rate(), 3)
+        (False, True, 0.2)
+        """
+        num = sum(slot.num.get() * slot.n for slot in self.slots if slot.n)
+        den = sum(slot.den.get() * slot.n for slot in self.slots if slot.n)
+        return num / den if den > 0 else 0.0
+
     def to_state(self) -> dict[str, Any]:
         return {
             "fading": self.fading,

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     # Detection (shoppulse.store_detectors).
     detection_enabled: bool = True
     stockout_horizon_h: float = Field(default=24.0, gt=0)
+    detection_sensitivity: Literal["default", "quiet"] = Field(
+        default="default",
+        description="Anomaly detectors' thresholds: 'default' (under one false alarm per "
+        "store-day on realistic traffic) or 'quiet' (about one per store-week, found later).",
+    )
     detection_warmup: int = Field(
         default=30, ge=1, description="Observations per hour-of-day slot before a detector scores."
     )

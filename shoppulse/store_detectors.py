@@ -33,13 +33,25 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from shoppulse.alert_shape import Severity, alert
-from shoppulse.detectors import DETECTORS, Detector, DetectorOutput, DetectorSpec
+from shoppulse.detectors import (
+    Detector,
+    DetectorOutput,
+    DetectorSpec,
+    Sensitivity,
+    detector_specs,
+)
 from shoppulse.inventory import has_stock_data
 from shoppulse.seasonal import SeasonalBaseline
 from shoppulse.snapshot import KpiSnapshot
 
 #: Fading of the store's sales velocity (units per minute), per minute.
 _VELOCITY_FADING: Final = 0.02
+#: Detectors that watch the same series in the other direction: while one fires, the other
+#: scores without learning (what one fires on must not become the other's normal).
+_SIBLINGS: Final[dict[str, frozenset[str]]] = {
+    "traffic_drop": frozenset({"traffic_spike"}),
+    "traffic_spike": frozenset({"traffic_drop"}),
+}
 _SEVERITY: Final[dict[str, Severity]] = {
     "checkout_outage": "critical",
     "stock_out": "critical",
@@ -55,9 +67,12 @@ class StoreDetectors:
     firing_since_ms: dict[str, int] = field(default_factory=dict)
     last_window_ms: int = -1
     velocity_per_min: float | None = None
+    sensitivity: Sensitivity = "default"
+    """The detectors' thresholds (``shoppulse.detectors.detector_specs``): a setting of the
+    worker, not part of the state."""
 
     def __post_init__(self) -> None:
-        for spec in DETECTORS:
+        for spec in detector_specs(self.sensitivity):
             self.detectors.setdefault(
                 spec.name, Detector(spec, SeasonalBaseline(warmup=self.warmup))
             )
@@ -68,9 +83,11 @@ class StoreDetectors:
             return []
         self.last_window_ms = snap.window_start_ms
         out: list[dict[str, Any]] = []
-        for det in self.detectors.values():
+        firing = {name for name, det in self.detectors.items() if det.firing}
+        for name, det in self.detectors.items():
             value, den = det.spec.observe(snap.components)
-            result = det.update(snap.window_start_ms, value, den)
+            learn = not (firing & _SIBLINGS.get(name, frozenset()))
+            result = det.update(snap.window_start_ms, value, den, learn=learn)
             if result.change is not None:
                 out.append(self._detector_alert(det.spec, result, snap, value, den))
         out.extend(self._inventory(snap))
@@ -231,8 +248,10 @@ class StoreDetectors:
         }
 
     @classmethod
-    def from_state(cls, data: dict[str, Any]) -> StoreDetectors:
-        specs = {s.name: s for s in DETECTORS}
+    def from_state(
+        cls, data: dict[str, Any], sensitivity: Sensitivity = "default"
+    ) -> StoreDetectors:
+        specs = {s.name: s for s in detector_specs(sensitivity)}
         detectors = {
             n: Detector.from_state(specs[n], d) for n, d in data["detectors"].items() if n in specs
         }
@@ -244,6 +263,7 @@ class StoreDetectors:
             {str(k): int(v) for k, v in data["firing_since_ms"].items()},
             int(data["last_window_ms"]),
             data.get("velocity_per_min"),
+            sensitivity,
         )
 
 

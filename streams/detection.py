@@ -29,7 +29,10 @@ def install_detection(app: Any, settings: Settings) -> None:
         "store-detectors", key_type=str, value_type=bytes, partitions=settings.topic_partitions
     )
     table.value_serializer = "raw"
-    states = DecodedValues(table, lambda raw: StoreDetectors.from_state(orjson.loads(raw)))
+    sensitivity = settings.detection_sensitivity
+    states = DecodedValues(
+        table, lambda raw: StoreDetectors.from_state(orjson.loads(raw), sensitivity)
+    )
 
     @app.agent(kpis, name="shoppulse.detection")  # type: ignore[untyped-decorator]
     async def detect(stream: Any) -> None:
@@ -47,6 +50,7 @@ def install_detection(app: Any, settings: Settings) -> None:
                     snap.store_id,
                     horizon_h=settings.stockout_horizon_h,
                     warmup=settings.detection_warmup,
+                    sensitivity=sensitivity,
                 )
             signals = detectors.on_final(snap)
             raw = jsonbytes.dumps(detectors.to_state())

@@ -10,7 +10,7 @@ from shoppulse.bench_pipeline import PipelineRun
 from shoppulse.bench_report import compare
 from shoppulse.bench_traffic import HONEST, POISSON, SIZES, Dataset, StoreSeries
 from shoppulse.detection_bench import evaluate, excluded_minutes, generate, run_bench
-from shoppulse.detectors import DETECTORS
+from shoppulse.detectors import DETECTORS, Sensitivity
 
 NAMES = [d.name for d in DETECTORS]
 
@@ -70,7 +70,9 @@ def test_a_run_is_the_same_for_a_seed_in_one_process_or_several(
 
 
 def fake_runs(monkeypatch: pytest.MonkeyPatch, runs: dict[str, PipelineRun]) -> None:
-    def run_pipeline(store: StoreSeries, warmup: int = 30) -> PipelineRun:
+    def run_pipeline(
+        store: StoreSeries, warmup: int = 30, sensitivity: Sensitivity = "default"
+    ) -> PipelineRun:
         return runs.get(store.name, PipelineRun(store.name, {}, store.minutes))
 
     monkeypatch.setattr(detection_bench, "run_pipeline", run_pipeline)

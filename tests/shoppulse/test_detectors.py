@@ -187,3 +187,25 @@ def test_checkout_outage_is_judged_across_the_payment_lag() -> None:
     assert [m for m in fired if m >= DAY and not 3 * DAY + 600 <= m < 3 * DAY + 700] == []
     assert fired
     assert 3 * DAY + 600 <= fired[-1] <= 3 * DAY + 605
+
+
+def test_a_new_store_is_watched_for_checkout_outages_within_its_first_hours() -> None:
+    """Rates borrow the rate of the hours learned so far until their own hour is warm: a store
+    two hours old has its checkout outage found, long before its hour-of-day profile is."""
+    rng = random.Random(4)
+    det = Detector(DETECTOR_BY_NAME["checkout_outage"], SeasonalBaseline(warmup=30))
+    pending = [0] * 4
+    fired = []
+    for m in range(8 * 60, 11 * 60):  # its first three hours, 08:00 to 11:00
+        checkouts = gamma_poisson(rng, 5.0, 0.01)
+        for _ in range(checkouts):
+            if rng.random() < 0.7:
+                pending[rng.randrange(4)] += 1
+        outage = m >= 10 * 60
+        paid, pending = (0 if outage else pending[0]), [*pending[1:], 0]
+        out = det.update(ts(m), paid, checkouts)
+        if out.change == "firing":
+            fired.append(m)
+    assert not det.baseline.warm(ts(10 * 60))
+    assert fired
+    assert 10 * 60 <= fired[0] <= 10 * 60 + 5

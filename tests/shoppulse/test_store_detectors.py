@@ -98,3 +98,22 @@ def test_sales_velocity_is_learnt_before_the_stock_feed_starts() -> None:
     feed = {"on_hand_units": 600, "skus_tracked": 3, "low_stock_skus": 0, "stock_out_skus": 0}
     out = names(sd.on_final(minute(30, units_sold=0, **feed)))
     assert out == [("stockout_projected", "firing")]
+
+
+def test_traffic_that_drops_and_comes_back_pages_once_not_again_as_a_spike() -> None:
+    """While traffic_drop fires, traffic_spike scores without learning: the drop does not
+    become its normal, so the return to the usual traffic is no spike."""
+    import random
+
+    rng = random.Random(1)
+    sd = StoreDetectors("s1", warmup=20)
+    day = 1440
+    signals = []
+    for i in range(3 * day + 240):
+        dropped = 3 * day <= i < 3 * day + 90
+        sessions = rng.randint(180, 220) // (3 if dropped else 1)
+        out = sd.on_final(minute(i, sessions=sessions))
+        signals += [(i - 3 * day, *pair) for pair in names(out)]
+    assert [s for s in signals if s[0] < 0] == []
+    assert [s[1:] for s in signals] == [("traffic_drop", "firing"), ("traffic_drop", "resolved")]
+    assert signals[1][0] <= 120  # resolved soon after the traffic came back
