@@ -136,8 +136,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fading",
         type=float,
-        default=0.05,
-        help="baseline fading factor per observation of a slot (default 0.05)",
+        default=0.005,
+        help="baseline fading factor per observation of a slot (default 0.005, the "
+        "pipeline's: a slot remembers about 200 of its rows)",
     )
     parser.add_argument(
         "--utc-offset-h",
@@ -324,7 +325,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         writer.writerow(["timestamp", "value", "anomaly_score"])
         scored = 0
         for i, (_, text, ts_ms, value, den) in enumerate(rows):
-            outputs = [d.update(ts_ms, value, den) for d in detectors]
+            # With both directions, neither learns while the other fires: a dip must not
+            # become the spike detector's normal (as traffic_drop/traffic_spike, ADR 19).
+            firing = [d.firing for d in detectors]
+            outputs = [
+                d.update(
+                    ts_ms, value, den, learn=not any(f for j, f in enumerate(firing) if j != k)
+                )
+                for k, d in enumerate(detectors)
+            ]
             scored += any(o.warm for o in outputs)
             score = max(o.score for o in outputs)
             writer.writerow(
