@@ -112,7 +112,7 @@ DETECTORS: Final[tuple[DetectorSpec, ...]] = (
         "rate",
         "drop",
         shift=0.4,
-        threshold=5.8,
+        threshold=6.2,
         numerator="orders_paid",
         denominator="sessions",
         kpi="payment_conversion",
@@ -137,7 +137,7 @@ DETECTORS: Final[tuple[DetectorSpec, ...]] = (
         "count",
         "drop",
         shift=0.4,
-        threshold=7.5,
+        threshold=8.3,
         numerator="sessions",
         kpi="sessions",
         title="Traffic dropped",
@@ -193,7 +193,7 @@ def detector_specs(sensitivity: Sensitivity = "default") -> tuple[DetectorSpec, 
     """The detectors at a sensitivity: "quiet" raises every threshold by ``QUIET_SCALE``.
 
     >>> [round(s.threshold, 2) for s in detector_specs("quiet")][:2]
-    [7.54, 9.1]
+    [8.06, 9.1]
     """
     if sensitivity == "default":
         return DETECTORS
