@@ -27,6 +27,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     ),
     "api-key": ("cli.api_key", "make an API key (viewer, operator or ingest) and its hashed entry"),
     "simulate": ("cli.simulate", "produce realistic, seeded shop traffic to Kafka"),
+    "replay": (
+        "cli.replay",
+        "produce recorded history (JSONL, or CSV with a column mapping) to Kafka, oldest first",
+    ),
     "bench": ("cli.bench", "measure pipeline throughput against the raw consume limit"),
     "rules": (
         "alerts.rules_check",
