@@ -343,7 +343,10 @@ def _field_spec(source: str, name: str, spec: object) -> FieldSpec:
     if "timezone" in spec:
         if name != "time":
             raise MappingError(f"{where}: 'timezone' is for the time field")
-        kwargs["tz"] = parse_timezone(str(spec["timezone"]))
+        try:
+            kwargs["tz"] = parse_timezone(str(spec["timezone"]))
+        except MappingError as exc:
+            raise MappingError(f"{where}: {exc}") from None
     if "unit" in spec or "decimals" in spec:
         if name != "amount":
             raise MappingError(f"{where}: 'unit' and 'decimals' are for the amount field")
