@@ -6,6 +6,8 @@
 ...     print(path)
 /api/v1/alerts
 /api/v1/alerts/{alert_id}/ack
+/api/v1/connectors/segment/{store_id}
+/api/v1/connectors/shopify/{store_id}
 /api/v1/events
 /api/v1/kpis
 /api/v1/kpis/history
@@ -51,6 +53,8 @@ from api.routers import (
     metrics,
     page,
     scorecards,
+    segment,
+    shopify,
     silences,
     stores,
     targets,
@@ -174,7 +178,7 @@ def create_app(
         live.router,
     ):
         app.include_router(router, dependencies=viewer)
-    for router in (events.router, health.router, page.router):
+    for router in (events.router, segment.router, shopify.router, health.router, page.router):
         app.include_router(router)
     app.add_exception_handler(BodyTooLargeError, body_too_large)
     app.add_middleware(JsonOnly)

@@ -162,6 +162,13 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(
         default=1024 * 1024, ge=1024, description="Requests with a larger body get 413."
     )
+    shopify_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The Shopify app's client secret, which signs its webhooks (X-Shopify-Hmac-Sha256);"
+            " none: POST /api/v1/connectors/shopify/{store_id} refuses every webhook (401)."
+        ),
+    )
     targets_file: Path | None = Field(
         default=None,
         description="Daily GMV targets (YAML, config/targets.example.yaml); none: no targets.",

@@ -16,6 +16,7 @@ from starlette.websockets import WebSocketDisconnect
 from alerts.board import AlertBoard
 from api.app import create_app
 from api.auth import RedactKeys
+from api.connectors.shopify import sign
 from api.security import ApiKeysError, hash_key
 from api.view import KpiView
 from shoppulse.settings import Settings
@@ -41,6 +42,24 @@ EVENT = {
         "on_hand": 1,
     },
 }
+SEGMENT = {
+    "type": "track",
+    "event": "Product Viewed",
+    "messageId": "m1",
+    "anonymousId": "a1",
+    "timestamp": "2023-11-14T22:13:20Z",
+    "properties": {"sku": "A"},
+}
+#: Shopify webhooks carry no API key: their signature is the access control (open to keys).
+SHOPIFY_SECRET = "shopify_app_secret"
+SHOPIFY_BODY = (
+    b'{"id": 1, "currency": "EUR", "total_price": "9.90", "created_at": "2023-11-14T22:13:20Z"}'
+)
+SHOPIFY_HEADERS = {
+    "Content-Type": "application/json",
+    "X-Shopify-Topic": "orders/create",
+    "X-Shopify-Hmac-Sha256": sign(SHOPIFY_SECRET.encode(), SHOPIFY_BODY),
+}
 
 
 def _app(
@@ -51,7 +70,11 @@ def _app(
     targets_file: Path | None = None,
 ) -> FastAPI:
     settings = Settings(
-        topic_namespace="unit.", api_keys=API_KEYS, api_kiosk=kiosk, targets_file=targets_file
+        topic_namespace="unit.",
+        api_keys=API_KEYS,
+        api_kiosk=kiosk,
+        targets_file=targets_file,
+        shopify_webhook_secret=SHOPIFY_SECRET,
     )
     return create_app(
         settings,
@@ -96,6 +119,8 @@ class Route:
     ok: int = 200
     query: str = ""
     json: dict[str, Any] | None = None
+    content: bytes | None = None
+    headers: dict[str, str] | None = None
 
     @property
     def id(self) -> str:
@@ -116,6 +141,15 @@ ROUTES = (
     Route("GET", "/api/v1/silences/{silence_id}", "viewer"),
     Route("DELETE", "/api/v1/silences/{silence_id}", "operator"),
     Route("POST", "/api/v1/events", "ingest", ok=202, json=EVENT),
+    Route("POST", "/api/v1/connectors/segment/{store_id}", "ingest", ok=202, json=SEGMENT),
+    Route(
+        "POST",
+        "/api/v1/connectors/shopify/{store_id}",
+        None,
+        ok=202,
+        content=SHOPIFY_BODY,
+        headers=SHOPIFY_HEADERS,
+    ),
     Route("GET", "/metrics", "viewer"),  # with keys set, /metrics needs a viewer key too
     Route("GET", "/healthz", None),
     Route("GET", "/readyz", None, ok=503),  # open; 503 until the Kafka feeds caught up
@@ -158,7 +192,14 @@ def matrix_client(view: KpiView, tmp_path: Path) -> Iterator[tuple[TestClient, d
     with TestClient(app) as c:
         made = c.post("/api/v1/silences", json=SILENCE, headers=_auth("operator"))
         assert made.status_code == 201, made.text
-        yield c, {"alert_id": alert["fingerprint"], "silence_id": made.json()["id"]}
+        yield (
+            c,
+            {
+                "alert_id": alert["fingerprint"],
+                "silence_id": made.json()["id"],
+                "store_id": "s1",
+            },
+        )
 
 
 @pytest.mark.parametrize("caller", CALLERS, ids=lambda c: f"as {c or 'no key'}")
@@ -173,8 +214,13 @@ def test_every_route_for_every_caller(
     if route.method == "WS":
         _check_websocket(client, url, key, expected)
         return
-    headers = {} if key is None else {"Authorization": f"Bearer {key}"}
-    r = client.request(route.method, url, json=route.json, headers=headers)
+    headers = dict(route.headers or {})
+    if key is not None:
+        headers["Authorization"] = f"Bearer {key}"
+    if route.content is not None:
+        r = client.request(route.method, url, content=route.content, headers=headers)
+    else:
+        r = client.request(route.method, url, json=route.json, headers=headers)
     assert r.status_code == expected, r.text
     if expected == 401:
         assert r.headers["www-authenticate"] == "Bearer"

@@ -1,0 +1,79 @@
+"""What the connectors share: a mapping's result and money in minor units.
+
+>>> to_minor("19.99", "USD"), to_minor(1500, "JPY"), to_minor("1.2345", "KWD")
+(1999, 1500, 1235)
+>>> to_minor("abc", "EUR")
+Traceback (most recent call last):
+...
+api.connectors.mapping.MappingError: amount 'abc' is not a decimal number
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, Final
+
+#: ISO 4217 currencies whose minor unit is not 1/100 (all others: 2 decimals).
+MINOR_EXPONENT: Final[dict[str, int]] = {
+    **dict.fromkeys(
+        (
+            "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI",
+            "VND", "VUV", "XAF", "XOF", "XPF",
+        ),
+        0,
+    ),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+    "CLF": 4,
+    "UYW": 4,
+}  # fmt: skip
+
+
+class MappingError(ValueError):
+    """A source event that cannot become a ShopPulse event (refused like a ``schema`` error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Mapped:
+    """One source event's fate: an envelope to produce, or why it is ignored."""
+
+    envelope: dict[str, Any] | None = None
+    ignored: str | None = None
+
+
+def minor_exponent(currency: str) -> int:
+    """Decimals of the currency's minor unit (ISO 4217), 2 unless listed otherwise."""
+    return MINOR_EXPONENT.get(currency, 2)
+
+
+def to_minor(amount: object, currency: str) -> int:
+    """A decimal amount (JSON number or text) in the currency's minor units, rounded half up;
+    negative amounts are taken as their absolute value (refund totals may come signed)."""
+    if isinstance(amount, bool) or not isinstance(amount, int | float | str):
+        raise MappingError(f"amount {amount!r} is not a decimal number")
+    try:
+        value = Decimal(str(amount).strip())
+    except InvalidOperation:
+        raise MappingError(f"amount {amount!r} is not a decimal number") from None
+    if not value.is_finite():
+        raise MappingError(f"amount {amount!r} is not a finite number")
+    exponent = minor_exponent(currency)
+    minor = (abs(value) * (Decimal(10) ** exponent)).quantize(Decimal(1), ROUND_HALF_UP)
+    return int(minor)
+
+
+def currency_of(value: object) -> str:
+    """An ISO 4217 code, upper case; :class:`MappingError` if it is not three letters."""
+    if not isinstance(value, str) or len(value.strip()) != 3 or not value.strip().isalpha():
+        raise MappingError(f"currency {value!r} is not an ISO 4217 code")
+    return value.strip().upper()
+
+
+def text(value: object) -> str | None:
+    """A JSON string or integer id as text (ids come as either); None if absent or empty."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | str):
+        out = str(value).strip()
+        return out or None
+    return None
