@@ -212,7 +212,7 @@ class RowError:
         return f"{self.source}:{self.line}: {self.field}: {self.message}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReplayEvent:
     """One validated event ready to produce: ``value`` is the exact bytes to send."""
 
@@ -617,7 +617,7 @@ def validated(family: str, payload: dict[str, Any], source: str, line: int) -> R
         store_id=decoded.store_id,
         ts_ms=decoded.ts_ms,
         event_id=decoded.event_id,
-        value=raw,
+        value=bytes(memoryview(raw)),  # orjson's buffer is over-allocated: keep a tight copy
         source=source,
         line=line,
     )
