@@ -143,6 +143,8 @@ def read_inputs(args: argparse.Namespace) -> tuple[list[ReplayEvent], list[RowEr
             if fmt == "csv":
                 assert mapping is not None
                 conv = convert_csv(mapping, fh, str(path))
+                if conv.errors and conv.errors[0].field == "header":
+                    raise ValueError(conv.errors[0].text())
             else:
                 conv = convert_jsonl(fh, str(path), topic=args.topic)
         events.extend(conv.events)

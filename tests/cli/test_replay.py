@@ -273,6 +273,7 @@ def test_dry_run_validates_without_a_producer(
         (("{csv}", "--mapping", "{dir}/broken.yaml"), "fields.when: unknown field"),
         (("{csv}", "--mapping", "{map}", "--topic", "shop.orders"), "--topic is for JSONL"),
         (("{csv}", "--mapping", "{map}", "--speed", "-1"), "--speed must be >= 0"),
+        (("{csv}", "--mapping", "{dir}/other.yaml"), ":1: header: missing columns ['sum']"),
     ],
 )
 def test_unusable_input_exits_2_before_touching_kafka(
@@ -285,6 +286,7 @@ def test_unusable_input_exits_2_before_touching_kafka(
     csv_path, mapping = _orders(tmp_path)
     (tmp_path / "events.txt").write_text("")
     (tmp_path / "broken.yaml").write_text(MAPPING.replace("time:", "when:"))
+    (tmp_path / "other.yaml").write_text(MAPPING.replace("column: total", "column: sum"))
     fill = {"csv": str(csv_path), "map": str(mapping), "dir": str(tmp_path)}
     args = _parse(*(a.format(**fill) for a in argv), "--no-progress")
     assert run(args, _settings()) == 2
