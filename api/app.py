@@ -37,6 +37,7 @@ from api.auth import require
 from api.broadcast import DEFAULT_MAX_PENDING, Broadcaster
 from api.clock import Clock
 from api.config_files import load_api_config
+from api.connectors.ndjson import NdjsonIngest
 from api.deps import ActionWriter
 from api.feed import KpiFeed
 from api.ingest_metrics import IngestStats
@@ -183,6 +184,7 @@ def create_app(
     app.add_exception_handler(BodyTooLargeError, body_too_large)
     app.add_middleware(JsonOnly)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(NdjsonIngest)  # streamed NDJSON ingest, outside the JSON body limits
     origins = [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
