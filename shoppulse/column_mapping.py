@@ -406,8 +406,8 @@ def _rule(source: str, index: int, raw: object, fields: dict[str, FieldSpec]) ->
 def convert_csv(mapping: Mapping, lines: Iterable[str], source: str) -> Conversion:
     """Every event the rows of a CSV (header first) make, and every row that failed."""
     out = Conversion()
-    reader = csv.DictReader(iter(lines), delimiter=mapping.delimiter)
-    header = reader.fieldnames or []
+    reader = csv.reader(iter(lines), delimiter=mapping.delimiter)
+    header = next(reader, [])
     needed = {s.column for s in mapping.fields.values() if s.column}
     needed |= {c for r in mapping.rules for c in r.when}
     needed |= set(mapping.id_columns or ())
@@ -420,15 +420,18 @@ def convert_csv(mapping: Mapping, lines: Iterable[str], source: str) -> Conversi
     id_columns = mapping.id_columns or tuple(header)
     seen: Counter[str] = Counter()
     converter = _RowConverter(mapping)
-    line = 1
-    for row in reader:
-        start, line = line + 1, reader.line_num
+    line = reader.line_num
+    for cells in reader:
+        start, line = line + 1, reader.line_num  # a quoted cell may span lines
+        if not cells:  # a blank line
+            continue
         out.rows += 1
-        if None in row:
+        if len(cells) > len(header):
             out.errors.append(
                 RowError(source, start, "row", "more cells than the header", "row: extra cells")
             )
             continue
+        row = dict(zip(header, cells, strict=False))  # missing trailing cells are empty
         key = "\x1f".join(row.get(c) or "" for c in id_columns)
         seen[key] += 1
         occurrence = seen[key] if mapping.repeated_rows == "count" else 1

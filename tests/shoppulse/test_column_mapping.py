@@ -346,12 +346,15 @@ def test_line_numbers_count_physical_lines_and_bad_shapes_are_reported() -> None
         '2023-11-14T22:13:20Z,x,v,"two\n',
         'lines"',
         "2023-11-14T22:13:20Z,x,v,p,extra",
+        "",
         "2023-11-14T22:13:20Z,,v,p",
+        "2023-11-14T22:13:20Z,x,v",  # a missing trailing cell is empty
     )
-    assert [e.line for e in conv.events] == [2]
+    assert [e.line for e in conv.events] == [2, 7]
+    assert conv.rows == 4
     assert [e.text() for e in conv.errors] == [
         "in.csv:4: row: more cells than the header",
-        "in.csv:5: session (column 'sess'): is empty and has no default",
+        "in.csv:6: session (column 'sess'): is empty and has no default",
     ]
 
 
