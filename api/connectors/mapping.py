@@ -2,6 +2,12 @@
 
 >>> to_minor("19.99", "USD"), to_minor(1500, "JPY"), to_minor("1.2345", "KWD")
 (1999, 1500, 1235)
+>>> to_minor("1e999999999", "EUR")
+Traceback (most recent call last):
+...
+api.connectors.mapping.MappingError: amount '1e999999999' is not finite or too large
+>>> to_minor("1e-999999999", "EUR"), to_minor("0e99999999", "EUR")
+(0, 0)
 >>> to_minor("abc", "EUR")
 Traceback (most recent call last):
 ...
@@ -11,7 +17,7 @@ api.connectors.mapping.MappingError: amount 'abc' is not a decimal number
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, DecimalException, InvalidOperation
 from typing import Any, Final
 
 #: ISO 4217 currencies whose minor unit is not 1/100 (all others: 2 decimals).
@@ -27,6 +33,11 @@ MINOR_EXPONENT: Final[dict[str, int]] = {
     "CLF": 4,
     "UYW": 4,
 }  # fmt: skip
+
+
+MAX_AMOUNT_DIGITS: Final = 12
+"""Amounts of 10**12 or more are refused before any arithmetic (the contract's limit is
+10**13 minor units)."""
 
 
 class MappingError(ValueError):
@@ -55,10 +66,13 @@ def to_minor(amount: object, currency: str) -> int:
         value = Decimal(str(amount).strip())
     except InvalidOperation:
         raise MappingError(f"amount {amount!r} is not a decimal number") from None
-    if not value.is_finite():
-        raise MappingError(f"amount {amount!r} is not a finite number")
+    if not value.is_finite() or (value != 0 and value.adjusted() >= MAX_AMOUNT_DIGITS):
+        raise MappingError(f"amount {amount!r} is not finite or too large")
     exponent = minor_exponent(currency)
-    minor = (abs(value) * (Decimal(10) ** exponent)).quantize(Decimal(1), ROUND_HALF_UP)
+    try:
+        minor = (abs(value) * (Decimal(10) ** exponent)).quantize(Decimal(1), ROUND_HALF_UP)
+    except DecimalException:
+        raise MappingError(f"amount {amount!r} is not a usable decimal number") from None
     return int(minor)
 
 

@@ -159,6 +159,7 @@ def _bad_batch(index: int, **changes: Any) -> dict[str, Any]:
         (_bad_batch(6, properties__currency=None), 6, "properties.currency is required"),
         (_bad_batch(6, properties__currency="dollars"), 6, "is not an ISO 4217 code"),
         (_bad_batch(6, properties__total="lots"), 6, "amount 'lots' is not a decimal number"),
+        (_bad_batch(6, properties__total="1e999999999"), 6, "is not finite or too large"),
         (_bad_batch(6, properties__order_id=None), 6, "properties.order_id is required"),
         (_bad_batch(1, messageId=None), 1, "messageId is required"),
         (_bad_batch(3, anonymousId=None), 3, "anonymousId or userId is required"),
