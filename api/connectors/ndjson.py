@@ -211,12 +211,11 @@ class _Stream:
         async for number, line in lines:
             last = number
             self.result.lines = number
-            if number > MAX_LINES:
-                self.result.refuse(
-                    [BadEnvelope(number, "too_many_lines", f"over {MAX_LINES} lines")]
-                )
-                continue
-            parsed = parse_line(number, line)
+            parsed = (
+                BadEnvelope(number, "too_many_lines", f"a request holds at most {MAX_LINES} lines")
+                if number > MAX_LINES
+                else parse_line(number, line)
+            )
             if isinstance(parsed, BadEnvelope):
                 self.stats.refused(1, [parsed])
                 self.result.refuse([parsed])

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.connectors import ndjson
 from api.connectors.ndjson import CHUNK_LINES, MAX_LINE_BYTES
 from api.ingest import IngestRecord
 from api.security import hash_key
@@ -149,3 +150,16 @@ def test_json_bodies_and_other_routes_are_unchanged(client: TestClient) -> None:
         "/api/v1/silences", content=line(1), headers=NDJSON | {"X-API-Key": KEYS["ingest"]}
     )
     assert r.status_code == 415  # NDJSON is for ingest only
+
+
+def test_lines_past_the_limit_are_refused_and_counted_on_metrics(
+    client: TestClient, producer: ChunkProducer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ndjson, "MAX_LINES", 2)
+    body = b"\n".join([line(1, ts=MINUTE), b"{", line(3, ts=MINUTE), line(4, ts=MINUTE)])
+    summary = client.post("/api/v1/events", content=body, headers=NDJSON).json()
+    assert (summary["lines"], summary["accepted"]) == (4, 1)
+    assert summary["refused_by_reason"] == {"invalid_json": 1, "too_many_lines": 2}
+    metrics = client.get("/metrics", headers={"X-API-Key": KEYS["viewer"]}).text
+    assert 'shoppulse_ingest_rejected_events_total{reason="too_many_lines"} 2.0' in metrics
+    assert 'shoppulse_ingest_events_total{outcome="accepted"} 1.0' in metrics
