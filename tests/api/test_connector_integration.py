@@ -1,11 +1,13 @@
 """Connectors through the real parts: ``shoppulse api`` (a child process, with API keys and a
 Shopify secret) → Kafka → the real worker. A signed Shopify ``orders/paid`` and a Segment
 ``Order Completed``, each delivered twice (a retry), are counted once each in the store's
-minute; a webhook with a bad signature produces nothing."""
+minute with a streamed NDJSON load; a webhook with a bad signature and a bad NDJSON line
+produce nothing."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,7 +50,21 @@ def _segment_completed(ts_ms: int) -> dict[str, Any]:
     return {"batch": [completed]}
 
 
-def test_a_shopify_and_a_segment_order_are_counted_once_in_the_stores_minute(
+def _envelope(i: int, ts_ms: int) -> bytes:
+    event = {
+        "event_id": f"ndjson-{i}",
+        "store_id": STORE,
+        "ts": ts_ms,
+        "order_id": f"nd-{i}",
+        "customer_id": "c1",
+        "status": "paid",
+        "amount_minor": 500,
+        "currency": "USD",
+    }
+    return orjson.dumps({"topic": "shop.orders", "event": event})
+
+
+def test_shopify_segment_and_ndjson_orders_are_counted_once_in_the_stores_minute(
     settings: Settings, start_worker: WorkerFactory, tmp_path: Path
 ) -> None:
     api_settings = settings.model_copy(
@@ -83,10 +99,28 @@ def test_a_shopify_and_a_segment_order_are_counted_once_in_the_stores_minute(
             )
             assert (r.status_code, r.json()["accepted"]) == (202, 1), r.text
 
+        # a streamed NDJSON load (chunked, through uvicorn) with a bad line
+        lines = [_envelope(i, minute + 30_000 + i) for i in range(3)]
+        lines.insert(1, b'{"topic": "shop.orders", "event": {"event_id": "broken"}}')
+
+        def stream() -> Iterator[bytes]:
+            for raw in lines:
+                yield raw[:10]
+                yield raw[10:] + b"\n"
+
+        r = httpx.post(
+            f"{api.base_url}/api/v1/events",
+            content=stream(),
+            headers=auth | {"Content-Type": "application/x-ndjson"},
+            timeout=20,
+        )
+        assert r.status_code == 200, r.text
+        assert (r.json()["accepted"], r.json()["refused_by_reason"]) == (3, {"schema": 1})
+
         snaps = collect_snapshots(settings, [(STORE, minute)], 90.0)
         [final, *_] = finals_by_minute(snaps)[(STORE, minute)]
-        assert final.components["orders_paid"] == 2
-        assert final.components["gmv_minor"] == 40300 + 2750  # 403.00 + 27.50 USD
+        assert final.components["orders_paid"] == 2 + 3
+        assert final.components["gmv_minor"] == 40300 + 2750 + 3 * 500  # USD
         assert final.currency == "USD"
     finally:
         api.stop()
