@@ -32,6 +32,10 @@ POM = KAFKA_DIR / "pom.xml"
 LOG4J2 = KAFKA_DIR / "log4j2.xml"
 
 
+#: The consumer group whose description proves the group coordinator is up (no member joins).
+_READY_PROBE_GROUP = "shoppulse-ready-probe"
+
+
 def kafka_version() -> str:
     """The Kafka version pinned in the pom."""
     text = POM.read_text()
@@ -198,7 +202,14 @@ class LocalKafka:
         log.info("kafka starting pid=%s bootstrap=%s", self.process.pid, self.bootstrap)
 
     def wait_ready(self, timeout_s: float = 60.0) -> None:
-        """Block until the broker answers metadata requests, or raise ``TimeoutError``."""
+        """Block until the broker answers metadata requests and has a group coordinator, or
+        raise ``TimeoutError``.
+
+        A fresh broker creates ``__consumer_offsets`` on the first coordinator lookup; a worker
+        that joins its group meanwhile sees ``GroupCoordinatorNotAvailable``, marks the
+        coordinator dead, and was seen to stop fetching after its first batch. Describing a
+        group makes the broker create the topic and elect the coordinator before any worker
+        starts."""
         from kafka import KafkaAdminClient
         from kafka.errors import KafkaError
 
@@ -215,6 +226,7 @@ class LocalKafka:
                 admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
                 try:
                     admin.list_topics()
+                    admin.describe_groups([_READY_PROBE_GROUP])
                 finally:
                     admin.close()
                 log.info("kafka ready bootstrap=%s", self.bootstrap)
