@@ -31,7 +31,15 @@ from api.ingest_check import WARNING_REASONS
 
 OUTCOMES: Final = ("accepted", "refused", "unacknowledged")
 """Produced (202); in a refused batch (422, nothing produced); not acknowledged by Kafka (503)."""
-REJECT_REASONS: Final = ("late", "not_an_object", "schema", "too_large", "unknown_topic")
+REJECT_REASONS: Final = (
+    "invalid_json",
+    "late",
+    "not_an_object",
+    "schema",
+    "too_large",
+    "too_many_lines",
+    "unknown_topic",
+)
 """The reasons an ingested event can be refused for (dead-letter reasons, ``late`` included)."""
 
 
