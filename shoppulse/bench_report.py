@@ -123,8 +123,8 @@ NOTES: Final = [
     "oracle: a CUSUM told each minute's true expectation (level, day factor, shifts, wander;"
     " rates given the observed denominators across the payment lag), the counts'"
     " distribution and the true change; its threshold is the smallest with no more false"
-    " alarms on the clean stores of the size than the detector's (1 per store-day when the"
-    " detector has none)",
+    " alarms on the clean stores of the size than the detector's (none when the detector has"
+    " none: the same rate, measured on the same store-days)",
     "the detectors run as the worker runs them: StoreDetectors.on_final on each final"
     " minute with events (minutes without any event are never closed, so never seen)",
 ]
