@@ -1,5 +1,6 @@
-"""`shoppulse demo` as a newcomer runs it: real broker, worker, API and simulator; live values
-reach a real websocket; Ctrl-C stops every process it started."""
+"""`shoppulse demo` as a newcomer runs it: real broker, worker, API and simulator; a backfilled
+history gives the comparisons with yesterday values at once; live values reach a real websocket;
+Ctrl-C stops every process it started."""
 
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ def _alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().split()[2] != "Z"
 
 
-def test_demo_serves_live_values_and_stops_cleanly(tmp_path: Path) -> None:
+def test_demo_backfills_serves_live_values_and_stops_cleanly(tmp_path: Path) -> None:
+    """A shortened history (a day and an hour, the busy store at 1 event/s) so that the test
+    stays bounded; the default demo backfills last week's day as well."""
     port = free_port()
     demo = Child(
         "demo",
@@ -46,7 +49,11 @@ def test_demo_serves_live_values_and_stops_cleanly(tmp_path: Path) -> None:
             "--stores",
             "3",
             "--rate",
-            "150",
+            "1",
+            "--history-days",
+            "1.05",
+            "--incident-after",
+            "0",
             "--data-dir",
             str(tmp_path / "demo"),
         ),
@@ -55,11 +62,24 @@ def test_demo_serves_live_values_and_stops_cleanly(tmp_path: Path) -> None:
     demo.start()
     assert demo.process is not None
     try:
-        demo.wait_for("Dashboard: http://127.0.0.1:", 180)
+        demo.wait_for("Backfilling 25 h of history for 3 stores", 180)
+        began = time.monotonic()
+        demo.wait_for("Dashboard: http://127.0.0.1:", 600)
+        backfill_s = time.monotonic() - began
+        assert "counted by the worker in" in demo.tail(50)
+        print(f"backfill of 25 h took {backfill_s:.1f} s")
         children = _children_of(demo.process.pid)
-        assert len(children) == 5  # kafka, worker, api, dispatcher, simulator
+        assert len(children) == 4  # kafka, worker, api, dispatcher (the simulator is a thread)
         base = f"http://127.0.0.1:{port}"
         assert "ShopPulse" in httpx.get(f"{base}/", timeout=10).text
+        for store in ("all", "store-001", "store-002", "store-003"):
+            kpis = httpx.get(
+                f"{base}/api/v1/kpis", params={"store": store, "window": "1h"}, timeout=10
+            ).json()
+            yesterday = kpis["comparisons"]["yesterday"]
+            assert kpis["comparison_windows"]["yesterday"]["minutes"] >= 50, kpis
+            assert yesterday.get("orders"), yesterday
+            assert kpis["comparison_windows"]["last_week"]["minutes"] == 0
         with connect(f"ws://127.0.0.1:{port}/ws/live?store=all", open_timeout=10) as ws:
             first = orjson.loads(ws.recv(timeout=10))
             assert first["type"] == "snapshot"
