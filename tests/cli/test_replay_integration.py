@@ -28,7 +28,7 @@ from cli import replay
 from shoppulse import topics
 from shoppulse.settings import Settings
 from tests.conftest import WorkerFactory
-from tests.kafka_helpers import collect_snapshots, finals_by_minute, poll_until
+from tests.kafka_helpers import collect_snapshots, finals_by_minute, group_progress, poll_until
 
 pytestmark = pytest.mark.integration
 
@@ -107,7 +107,10 @@ def test_rees46_sample_replayed_equals_counts_from_the_csv(
     snaps = collect_snapshots(settings, expected, FINALS_TIMEOUT_S)
     finals = finals_by_minute(snaps)
     missing = set(expected) - set(finals)
-    assert not missing, f"{len(missing)} minutes never closed, e.g. {sorted(missing)[:3]}"
+    assert not missing, (
+        f"{len(missing)} minutes never closed, e.g. {sorted(missing)[:3]}; "
+        f"worker group's (committed, log end) per input: {group_progress(settings)}"
+    )
     assert set(finals) == set(expected), "the worker closed minutes that have no rows"
     for key, want in expected.items():
         (final,) = finals[key]  # exactly one final snapshot per store-minute
