@@ -88,8 +88,9 @@ def _start_traffic(args: argparse.Namespace, settings: Settings) -> DemoTraffic:
             f"Backfilling {hours:.0f} h of history for {args.stores} stores "
             f"({format_ts_ms(the_plan.start_ms)[:16]}Z to now"
             + (", silent between last week and yesterday" if the_plan.gaps else "")
-            + "), so that the detectors and the comparisons with yesterday and last week "
-            "work from the start...",
+            + "), so that the detectors and the comparisons with yesterday"
+            + (" and last week" if the_plan.gaps else "")
+            + " work from the start...",
             flush=True,
         )
     traffic.start()
