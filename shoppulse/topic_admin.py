@@ -39,22 +39,35 @@ TOPIC_CONFIGS: dict[str, dict[str, str]] = {
 
 def ensure_topics(settings: Settings, names: Iterable[str] = ALL_TOPICS) -> list[str]:
     """Create the (logical) topics that do not exist yet; return the physical names created."""
+    return _create_missing(
+        settings, {settings.topic(name): TOPIC_CONFIGS.get(name, {}) for name in names}
+    )
+
+
+def ensure_changelog_topics(settings: Settings, names: Iterable[str]) -> list[str]:
+    """Create the worker's table changelogs (physical names) that do not exist yet, compacted,
+    as Faust would: before the worker starts, so a fresh namespace's first start does not
+    assign and write to changelogs still being created (a worker was seen to stop after its
+    first batch with "Ignoring missing topic" for two of them)."""
+    return _create_missing(settings, {name: {"cleanup.policy": "compact"} for name in names})
+
+
+def _create_missing(settings: Settings, configs: dict[str, dict[str, str]]) -> list[str]:
     admin = KafkaAdminClient(**kafka_python_config(settings), request_timeout_ms=15_000)
     try:
         existing = set(admin.list_topics())
-        new = [n for n in names if settings.topic(n) not in existing]
-        missing = [settings.topic(n) for n in new]
-        if new:
+        missing = [name for name in configs if name not in existing]
+        if missing:
             try:
                 admin.create_topics(
                     [
                         NewTopic(
-                            settings.topic(name),
+                            name,
                             settings.topic_partitions,
                             settings.topic_replication_factor,
-                            topic_configs=TOPIC_CONFIGS.get(name, {}),
+                            topic_configs=configs[name],
                         )
-                        for name in new
+                        for name in missing
                     ]
                 )
             except TopicAlreadyExistsError:

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         start_http_server,
     )
 
-    from shoppulse.topic_admin import ensure_topics
+    from shoppulse.topic_admin import ensure_changelog_topics, ensure_topics
     from streams.app import create_app
 
     settings.worker_data_dir.mkdir(parents=True, exist_ok=True)
@@ -42,6 +42,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             settings.worker_metrics_port, addr=settings.worker_metrics_host, registry=registry
         )
     app = create_app(settings, registry)
+    ensure_changelog_topics(
+        settings, [table.changelog_topic.get_topic_name() for table in app.tables.values()]
+    )
     persistent = not settings.worker_store.startswith("memory:")
     tabledir = Path(app.conf.tabledir)
     if persistent:
