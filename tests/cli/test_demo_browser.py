@@ -21,7 +21,7 @@ from cli.broker import free_port
 from cli.processes import Child, shoppulse_command
 from tests.api.browser import FULL_HD, ConsoleLog, chromium, save_artifact, screenshot_on_failure
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
 
 SUMMARY = "Checkouts stopped turning into paid orders"
 BOUND_S = 15 * 60
