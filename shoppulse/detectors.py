@@ -218,6 +218,8 @@ class DetectorOutput:
     new_level: float | None = None
     """On a ``resolved`` change: the level (times the profile) taken as the new normal after
     the alarm held ``settle_minutes``; None when the series came back."""
+    denominator: float = 1.0
+    """The denominator the minute was judged with (a rate's, averaged over its lag)."""
 
 
 @dataclass(slots=True)
@@ -292,7 +294,7 @@ class Detector:
             self._learn(ts_ms, value, den, profile if change is None else None)
         score = self.statistic / (self.statistic + spec.threshold)
         return DetectorOutput(
-            score, self.firing, change, expected, warm, self.statistic, band, new_level
+            score, self.firing, change, expected, warm, self.statistic, band, new_level, den
         )
 
     def _lagged(self, denominator: float) -> float:

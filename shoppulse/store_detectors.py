@@ -106,9 +106,12 @@ class StoreDetectors:
         observed: float | None = value
         expected, band = result.expected, result.band
         if spec.kind == "rate":
+            # The expectation is a count given the denominator the detector judged with (a
+            # lagged rate's is the mean over its lag), so it is turned into a rate by that one.
+            judged = result.denominator
             observed = value / den if den else None
-            expected = expected / den if expected is not None and den else None
-            band = band / den if band is not None and den else None
+            expected = expected / judged if expected is not None and judged else None
+            band = band / judged if band is not None and judged else None
         unit = "/min" if spec.kind == "count" else ""
         what = f"{self.store_id}: {spec.quantity} {_fmt(observed)}{unit}"
         usual = f"expected {_fmt(expected)} ± {_fmt(band)}" if band is not None else "n/a"

@@ -117,3 +117,16 @@ def test_traffic_that_drops_and_comes_back_pages_once_not_again_as_a_spike() -> 
     assert [s for s in signals if s[0] < 0] == []
     assert [s[1:] for s in signals] == [("traffic_drop", "firing"), ("traffic_drop", "resolved")]
     assert signals[1][0] <= 120  # resolved soon after the traffic came back
+
+
+def test_a_lagged_rate_s_expected_value_is_a_rate_not_a_count() -> None:
+    """checkout_outage judges paid orders against the checkouts of the last four minutes: its
+    signal's expected value is paid orders per checkout (about 0.7 here), not a count."""
+    sd = StoreDetectors("s1", warmup=20)
+    out: list[dict[str, object]] = []
+    for i in range(2 * 1440 + 30):
+        outage = i >= 2 * 1440
+        out += sd.on_final(minute(i, checkouts=10, orders_paid=0 if outage else 7, sessions=200))
+    (fired,) = [a for a in out if a["labels"]["alertname"] == "checkout_outage"]  # type: ignore[index]
+    assert fired["value"] == 0.0
+    assert 0.6 < float(fired["expected"]) < 0.8  # type: ignore[arg-type]
