@@ -8,6 +8,7 @@ this one (no orphans, even on ``kill -9`` of the demo).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import tempfile
@@ -182,11 +183,9 @@ def _alert_lines(path: Path, offset: int, since_ms: int) -> tuple[list[str], int
             continue
         lines = str(rec.get("msg", "")).splitlines()
         since = next((ln.removeprefix("Since: ") for ln in lines if ln.startswith("Since: ")), "")
-        try:
+        with contextlib.suppress(TimestampError):  # a line without a readable time is shown
             if since and parse_ts_ms(since.split()[0]) < since_ms:
                 continue
-        except TimestampError:
-            pass
         details = [ln for ln in lines[1:] if ln.startswith(("Details: ", "Resolved: "))]
         out.append("  ".join(lines[:1] + details))
     return out, offset + end

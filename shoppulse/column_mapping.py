@@ -241,7 +241,7 @@ class _RowProblemError(Exception):
 
 
 class _SkipRowError(Exception):
-    pass
+    """A value the mapping says to skip (``values: {x: skip}``): the row is not an event."""
 
 
 # --- loading ----------------------------------------------------------------------------

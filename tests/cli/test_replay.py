@@ -12,9 +12,8 @@ import argparse
 import logging
 import time
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-import kafka
 import orjson
 import pytest
 
@@ -23,6 +22,7 @@ from cli.main import build_parser
 from cli.replay import add_arguments, run
 from shoppulse.settings import Settings
 from shoppulse.timeutil import parse_ts_ms
+from tests.cli.fake_producer import FakeProducer, install
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "tests" / "data" / "rees46_2019-10-01_head5000.csv"
@@ -30,46 +30,9 @@ REES46 = ROOT / "docs" / "mappings" / "rees46-clickstream.yaml"
 T0 = 1_700_000_040_000  # a minute boundary, long ago
 
 
-class _Sent:
-    def __init__(self, error: BaseException | None = None) -> None:
-        self.error = error
-
-    def add_errback(self, fn: Any) -> _Sent:
-        if self.error is not None:
-            fn(self.error)
-        return self
-
-
-class FakeProducer:
-    """Records ``(topic, key, value)`` of every send, in order."""
-
-    instances: ClassVar[list[FakeProducer]] = []
-    fail_every: ClassVar[int] = 0
-
-    def __init__(self, **config: Any) -> None:
-        self.config = config
-        self.sent: list[tuple[str, bytes, bytes]] = []
-        FakeProducer.instances.append(self)
-
-    def send(self, topic: str, *, key: bytes, value: bytes) -> _Sent:
-        self.sent.append((topic, key, value))
-        if self.fail_every and len(self.sent) % self.fail_every == 0:
-            return _Sent(RuntimeError("broker said no"))
-        return _Sent()
-
-    def flush(self, timeout: float | None = None) -> None:
-        pass
-
-    def close(self, timeout: float | None = None) -> None:
-        pass
-
-
 @pytest.fixture
 def fake_producer(monkeypatch: pytest.MonkeyPatch) -> type[FakeProducer]:
-    FakeProducer.instances.clear()
-    FakeProducer.fail_every = 0
-    monkeypatch.setattr(kafka, "KafkaProducer", FakeProducer)
-    return FakeProducer
+    return install(monkeypatch)
 
 
 def _parse(*argv: str) -> argparse.Namespace:

@@ -9,9 +9,8 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-import kafka
 import orjson
 import pytest
 
@@ -20,41 +19,15 @@ from shoppulse.settings import Settings
 from shoppulse.simulation import DIURNAL_PEAK, MINUTE_MS, SimEvent, Simulator
 from shoppulse.store_profiles import TrafficProfile
 from shoppulse.traffic_variance import Variance
+from tests.cli.fake_producer import FakeProducer, install
 from tests.groundtruth import parse_ts_ms, read_jsonl
 
 START_MS = 1_700_000_040_000  # a minute boundary, long ago
 
 
-class _Sent:
-    def add_errback(self, _fn: Any) -> _Sent:
-        return self
-
-
-class FakeProducer:
-    """Records ``(topic, key, value)`` of every send, in order."""
-
-    instances: ClassVar[list[FakeProducer]] = []
-
-    def __init__(self, **_config: Any) -> None:
-        self.sent: list[tuple[str, bytes, bytes]] = []
-        FakeProducer.instances.append(self)
-
-    def send(self, topic: str, *, key: bytes, value: bytes) -> _Sent:
-        self.sent.append((topic, key, value))
-        return _Sent()
-
-    def flush(self, timeout: float | None = None) -> None:
-        pass
-
-    def close(self, timeout: float | None = None) -> None:
-        pass
-
-
 @pytest.fixture
 def fake_producer(monkeypatch: pytest.MonkeyPatch) -> type[FakeProducer]:
-    FakeProducer.instances.clear()
-    monkeypatch.setattr(kafka, "KafkaProducer", FakeProducer)
-    return FakeProducer
+    return install(monkeypatch)
 
 
 def _parse(*argv: str) -> argparse.Namespace:
