@@ -29,8 +29,8 @@ import time
 from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
+from cli.progress import production_progress
 from cli.simulate import Pacer
 from shoppulse import topics
 from shoppulse.column_mapping import (
@@ -153,31 +153,6 @@ def read_inputs(args: argparse.Namespace) -> tuple[list[ReplayEvent], list[RowEr
     return events, errors, rows, skipped
 
 
-def _make_progress(enabled: bool) -> Any:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    console = Console(stderr=True)
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]replay"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TextColumn("event time {task.fields[event_time]}"),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not enabled or not console.is_terminal,
-    )
-
-
 def summary_lines(
     sent: int, per_topic: dict[str, int], rows: int, skipped: int, errors: list[RowError]
 ) -> list[str]:
@@ -258,7 +233,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 **kafka_python_config(settings), acks="all", linger_ms=args.linger_ms
             )
             stack.callback(producer.close, 10)
-            progress = stack.enter_context(_make_progress(not args.no_progress))
+            progress = stack.enter_context(
+                production_progress("replay", enabled=not args.no_progress, known_total=True)
+            )
             task = progress.add_task("replay", total=len(events), rate="", event_time="")
             pacer = Pacer(events[0].ts_ms, args.speed) if args.speed > 0 and events else None
             names: dict[str, str] = {f: settings.topic(f) for f in topics.SOURCE_TOPICS}

@@ -55,10 +55,11 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from typing import IO, Any
+from typing import IO
 
 import orjson
 
+from cli.progress import production_progress
 from shoppulse.kafka_config import kafka_python_config
 from shoppulse.settings import Settings
 from shoppulse.simulation import DIURNAL_PEAK, Incident, Simulator, parse_duration_ms
@@ -312,31 +313,6 @@ def fitted_event_rate(
     return rate_per_s / speedup / peak
 
 
-def _make_progress(enabled: bool, total: int | None) -> Any:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    console = Console(stderr=True)
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]simulate"),
-        BarColumn(),
-        MofNCompleteColumn() if total else TextColumn("{task.completed:,} events"),
-        TextColumn("{task.fields[rate]}"),
-        TextColumn("event time {task.fields[event_time]}"),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not enabled or not console.is_terminal,
-    )
-
-
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Produce simulated traffic; 0 on success, 1 on delivery errors, 2 on bad options."""
     now_ms = int(time.time() * 1000)
@@ -420,7 +396,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             bucket = TokenBucket(args.rate) if args.rate else None
             pacer = Pacer(start_ms, speedup) if speedup > 0 else None
             deadline = wall0 + args.duration if args.duration is not None else None
-            progress = stack.enter_context(_make_progress(not args.no_progress, args.events))
+            progress = stack.enter_context(
+                production_progress(
+                    "simulate", enabled=not args.no_progress, known_total=bool(args.events)
+                )
+            )
             task = progress.add_task("simulate", total=args.events, rate="", event_time="")
             next_log = wall0 + PROGRESS_LOG_INTERVAL_S
             next_update = wall0
