@@ -21,11 +21,12 @@ The exact rules, for one fingerprint:
   is ignored.
 * **flap protection (resolve hold)**: when the condition clears, the alert is *held*
   firing rather than resolved. If the condition is true again before it has been false for
-  ``flap_window``, the alert just stays firing: no resolved and no new firing is emitted,
-  and ``startsAt`` is kept. Once the condition has stayed false for ``flap_window`` (the end
-  of the latest false minute minus the start of the first false minute), one ``resolved``
-  alert is emitted with ``endsAt`` = the start of the first false minute and the state is
-  dropped. ``flap_window: 0m`` resolves on the first false minute.
+  ``flap_window`` (the rule's own if it sets one, else the rule file's), the alert just stays
+  firing: no resolved and no new firing is emitted, and ``startsAt`` is kept. Once the
+  condition has stayed false for ``flap_window`` (the end of the latest false minute minus
+  the start of the first false minute), one ``resolved`` alert is emitted with ``endsAt`` =
+  the start of the first false minute and the state is dropped. ``flap_window: 0m``
+  resolves on the first false minute.
 * **no data**: an evaluation with ``active=None`` (the KPI is undefined, e.g. no
   sessions in the minute) neither breaks nor resolves anything: the state is left as it
   is and nothing is emitted. Time keeps counting, so a pending alert whose next true minute
@@ -451,11 +452,18 @@ class AlertEngine:
         if (
             st.phase == "held"
             and st.cleared_at_ms is not None
-            and now_ms - st.cleared_at_ms >= (self.flap_window_ms or 0)
+            and now_ms - st.cleared_at_ms >= self._flap_window_ms(st.rule)
         ):
             del self.states[st.fingerprint]
             return [self._alert(st, "resolved", ends_at_ms=st.cleared_at_ms)]
         return []
+
+    def _flap_window_ms(self, rule: Rule) -> int:
+        """How long a cleared alert of ``rule`` is held: the rule's own ``flap_window``, else
+        the engine's (the rule set's)."""
+        if rule.flap_window_ms is not None:
+            return rule.flap_window_ms
+        return self.flap_window_ms or 0
 
     def _alert(
         self, st: AlertState, status: Status, ends_at_ms: int | None = None

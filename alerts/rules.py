@@ -11,6 +11,7 @@ The format (``alerts/default_rules.yaml`` is a complete example)::
         op: ">"                            # > | >= | < | <=
         value: 30
         for: 3m                            # how long the condition holds before firing
+        flap_window: 1m                    # optional: this rule's resolve hold (file's default)
         severity: warning                  # info | warning | critical; default warning
         labels: {team: support}            # extra labels (not alertname/store_id/kpi/severity)
         annotations:
@@ -205,6 +206,7 @@ class _RuleSpec(_Strict):
     value: float | None = None
     window: Duration | None = None
     for_: Duration = Field(default="0m", alias="for")
+    flap_window: Duration | None = None
     severity: Severity = "warning"
     labels: dict[str, LabelTemplate] = Field(default_factory=dict)
     annotations: _AnnotationsSpec = _AnnotationsSpec()
@@ -257,6 +259,8 @@ class Rule:
     summary: str | None = None
     description: str | None = None
     stores: Mapping[str, StoreOverride] = field(default_factory=dict)
+    flap_window_ms: int | None = None
+    """This rule's resolve hold; None: the rule set's ``flap_window``."""
 
     def for_store(self, store_id: str) -> Rule | None:
         """The rule as it applies to one store, or ``None`` when disabled there."""
@@ -385,6 +389,7 @@ def _compile(r: _RuleSpec) -> Rule:
         value=r.value,
         window_ms=None if r.window is None else parse_duration_ms(r.window),
         for_ms=parse_duration_ms(r.for_),
+        flap_window_ms=None if r.flap_window is None else parse_duration_ms(r.flap_window),
         severity=r.severity,
         labels=MappingProxyType(dict(r.labels)),
         summary=r.annotations.summary,

@@ -177,6 +177,25 @@ def test_flap_window_holds_the_resolution() -> None:
     assert resolved["endsAt"] == format_ts_ms(T0 + 6 * M)
 
 
+def test_a_rules_own_flap_window_wins_over_the_files() -> None:
+    text = RULES.replace("flap_window: 0m", "flap_window: 3m").replace(
+        "    for: 3m\n", "    for: 0m\n    flap_window: 2m\n", 1
+    )
+    rules = load_rules(text)
+    assert (rules.flap_window_ms, rules.rules[0].flap_window_ms) == (3 * M, 2 * M)
+    assert rules.rules[1].flap_window_ms is None
+    out = _feed(AlertEngine(rules), "s1", [3.0, 5.0, 5.0, 5.0])
+    # clears at minute 1, resolved once clear for 2m (minutes 1-2), not 3m
+    assert _statuses(out) == ["firing", "-", "resolved", "-"]
+
+
+def test_the_default_checkout_outage_rule_resolves_at_once() -> None:
+    rules = load_rules(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+    outage = rules.get("checkout_outage")
+    assert outage is not None
+    assert outage.flap_window_ms == 0 < rules.flap_window_ms
+
+
 def test_without_flap_window_a_flap_re_fires() -> None:
     engine = AlertEngine(_rules(**{"for": "0m"}))
     out = _feed(engine, "s1", [3.0, 5.0, 3.0, 5.0])
