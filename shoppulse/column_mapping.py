@@ -77,7 +77,7 @@ REQUIRED: Final[dict[str, tuple[str, ...]]] = {
 }
 #: Optional fields each topic uses when they are mapped (others are ignored for it).
 OPTIONAL: Final[dict[str, tuple[str, ...]]] = {
-    topics.ORDERS: ("order", "sku", "qty", "channel", "session"),
+    topics.ORDERS: ("order", "sku", "qty", "channel", "session", "visitor"),
     topics.CLICKS: ("sku", "channel"),
     topics.CHATS: ("agent",),
     topics.INVENTORY: ("reorder_point",),
@@ -580,7 +580,7 @@ class _RowConverter:
                 payload["items"] = [
                     {"sku": optional["sku"], "qty": qty, "unit_price_minor": unit_price}
                 ]
-            for name in ("channel", "session"):
+            for name in ("channel", "session", "visitor"):
                 if optional[name]:
                     payload[FIELDS[name]] = optional[name]
         elif topic == topics.INVENTORY:

@@ -80,6 +80,9 @@ class OrderEvent(_Event):
     cost_minor: Minor | None = None
     channel: Channel = "direct"
     session_id: Ident | None = None
+    visitor_id: Ident | None = None
+    """The storefront visitor (anonymous) id the order came from: an order naming a
+    ``visitor_id`` other than its ``customer_id`` makes them one person in its store (ADR 20)."""
 
 
 class ClickEvent(_Event):

@@ -12,6 +12,28 @@ result does not depend on how the worker interleaves topics. Chat-assisted
 orders relate two topics, so they are evaluated when the order's minute closes
 (``chat_assisted``), once every input has been read past that minute.
 
+One identity per person (ADR 20): an order naming a ``visitor_id`` other than its
+``customer_id`` links that visitor to the customer, and from then on the store counts both ids
+as one person (``identities``, visitor → customer). The links are made in the order topic's
+order and resolve one step, ``person(id) = identities.get(id, id)``:
+
+* the first link of a visitor wins; a later order naming it with another customer (a shared
+  device) links nothing and is counted in ``link_conflicts``;
+* a visitor equal to the customer (or to the customer's person) is no link;
+* no chains: a link whose visitor is already some visitor's customer is refused (counted
+  too), so a link's customer is never itself a linked visitor;
+* on a link, the visitor's first paid order time merges into the customer's (the earliest
+  wins) and the visitor's own record goes, so the linking order and every later order of
+  either id is a repeat order if either paid before;
+* chat times stay under the id the chat named; an order's chat assistance looks at the
+  chats of its person and of every visitor linked to that person *by an order at or before
+  it* (event time). A link made later in event time may already be known when the order's
+  minute closes, or not, depending on how far the worker has read, so it must not count;
+  only links at or before the order are certain to be known (a minute closes after every
+  counted order at or before it was read);
+* links live as long as customer records (neither expires): forgetting a link would make
+  its visitor's next order a new customer again, since the visitor's record was merged away.
+
 Every change is recorded under a flat key so the worker can persist exactly
 what changed (``changes``) and rebuild the memory from those records. Each record carries a
 per-store sequence number (``q``): the changes an event causes travel with its minute (the
@@ -53,7 +75,7 @@ CONVERSATION_TTL_MS: Final = 24 * 3_600_000
 #: A paid order not shipped within this long is forgotten (event time).
 UNSHIPPED_TTL_MS: Final = 30 * 24 * 3_600_000
 
-MemoryKind = Literal["customer", "conversation", "unshipped", "sku", "session", "chats"]
+MemoryKind = Literal["customer", "conversation", "unshipped", "sku", "session", "chats", "identity"]
 
 
 @dataclass(slots=True)
@@ -79,7 +101,16 @@ class StoreMemory:
     """sku → stock level as of the end of the store's newest closed minute."""
     sessions: SessionTracker = field(default_factory=SessionTracker)
     chats: dict[str, list[int]] = field(default_factory=dict)
-    """customer_id → event times of their chat events (sorted), for chat-assisted orders."""
+    """customer_id (as the chat named it) → event times of its chat events (sorted), for
+    chat-assisted orders."""
+    identities: dict[str, str] = field(default_factory=dict)
+    """visitor id → the customer id it was linked to (ADR 20)."""
+    linked_ms: dict[str, int] = field(default_factory=dict)
+    """visitor id → event time of the order that linked it."""
+    visitors: dict[str, set[str]] = field(default_factory=dict)
+    """customer id → its linked visitor ids (derived from ``identities``, not persisted)."""
+    link_conflicts: int = 0
+    """Links refused since start (first link wins, no chains); diagnostics, not persisted."""
     changes: dict[tuple[str, str], Change] = field(default_factory=dict)
     """Changes not yet persisted: (kind, id) → (sequence number, record)."""
     next_seq: int = 0
@@ -97,16 +128,23 @@ class StoreMemory:
             return out
         return {}
 
+    def person(self, ident: str) -> str:
+        """The id a customer or visitor id counts as: its linked customer, else itself."""
+        return self.identities.get(ident, ident)
+
     def _order(self, ev: OrderEvent) -> dict[str, int]:
         out: dict[str, int] = {}
+        person = self.person(ev.customer_id)
+        if ev.visitor_id is not None:
+            self._link(ev.visitor_id, person, ev.ts_ms)
         if ev.status == "paid":
-            if ev.customer_id in self.customers:
+            if person in self.customers:
                 out["paid_orders_repeat_customer"] = 1
                 out["repeat_customer_gmv_minor"] = ev.amount_minor
             else:
                 out["paid_orders_new_customer"] = 1
-                self.customers[ev.customer_id] = ev.ts_ms
-                self._changed("customer", ev.customer_id, ev.ts_ms)
+                self.customers[person] = ev.ts_ms
+                self._changed("customer", person, ev.ts_ms)
             if ev.order_id not in self.unshipped:
                 self.unshipped[ev.order_id] = ev.ts_ms
                 self._changed("unshipped", ev.order_id, ev.ts_ms)
@@ -116,6 +154,27 @@ class StoreMemory:
                 self._changed("unshipped", ev.order_id, None)
                 _observe(out, FULFILMENT_H, max(0, ev.ts_ms - paid_ms))
         return out
+
+    def _link(self, visitor: str, customer: str, ts_ms: int) -> None:
+        """Make ``visitor`` and ``customer`` (a person: never a linked visitor) one person."""
+        if visitor == customer:
+            return
+        if visitor in self.identities or visitor in self.visitors:
+            if self.identities.get(visitor) != customer:
+                self.link_conflicts += 1
+            return
+        self.identities[visitor] = customer
+        self.linked_ms[visitor] = ts_ms
+        self.visitors.setdefault(customer, set()).add(visitor)
+        record: list[str | int] = [customer, ts_ms]
+        self._changed("identity", visitor, record)
+        visitor_paid = self.customers.pop(visitor, None)
+        if visitor_paid is not None:
+            self._changed("customer", visitor, None)
+            customer_paid = self.customers.get(customer)
+            if customer_paid is None or visitor_paid < customer_paid:
+                self.customers[customer] = visitor_paid
+                self._changed("customer", customer, visitor_paid)
 
     def _chat(self, ev: ChatEvent) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -157,14 +216,29 @@ class StoreMemory:
         return gauges(levels)
 
     def chat_assisted(self, paid: list[tuple[str, int]]) -> int:
-        """How many of these (customer, time) paid orders followed a chat within 24 hours."""
+        """How many of these (customer, time) paid orders followed a chat of the same person
+        within 24 hours, counting the links made by orders at or before each order."""
         assisted = 0
         for customer_id, ts_ms in paid:
-            times = self.chats.get(customer_id)
-            if times:
-                i = bisect.bisect_right(times, ts_ms)
-                assisted += i > 0 and ts_ms - times[i - 1] <= CHAT_ASSIST_WINDOW_MS
+            assisted += any(
+                self._chatted(ident, ts_ms) for ident in self._ids_at(customer_id, ts_ms)
+            )
         return assisted
+
+    def _ids_at(self, ident: str, ts_ms: int) -> list[str]:
+        """The ids that were one person with ``ident`` as of event time ``ts_ms``."""
+        person = self.identities.get(ident)
+        if person is None or self.linked_ms[ident] > ts_ms:
+            person = ident
+        linked = self.visitors.get(person, ())
+        return [person, *(v for v in linked if self.linked_ms[v] <= ts_ms)]
+
+    def _chatted(self, ident: str, ts_ms: int) -> bool:
+        times = self.chats.get(ident)
+        if not times:
+            return False
+        i = bisect.bisect_right(times, ts_ms)
+        return i > 0 and ts_ms - times[i - 1] <= CHAT_ASSIST_WINDOW_MS
 
     def forget_chats_before(self, cutoff_ms: int) -> None:
         """Drop chat times no later order can use (orders older than the watermark are late)."""
@@ -180,7 +254,8 @@ class StoreMemory:
                 self._changed("chats", customer_id, times)
 
     def expire(self, now_ms: int) -> None:
-        """Forget conversations and unshipped orders past their TTL."""
+        """Forget conversations and unshipped orders past their TTL (customers and identity
+        links are kept: see the module docstring)."""
         for conv_id, conv in list(self.conversations.items()):
             if now_ms - conv.last_ms > CONVERSATION_TTL_MS:
                 del self.conversations[conv_id]
@@ -196,7 +271,7 @@ class StoreMemory:
         self,
         kind: MemoryKind,
         ident: str,
-        value: int | Conversation | SkuLevel | Session | list[int] | None,
+        value: int | Conversation | SkuLevel | Session | list[int] | list[str | int] | None,
     ) -> None:
         payload: object
         if isinstance(value, Conversation):
@@ -257,6 +332,12 @@ class StoreMemory:
             self.sessions.restore(ident, value)
         elif kind == "chats":
             self.chats[ident] = sorted(int(t) for t in value)
+        elif kind == "identity":
+            self._forget(kind, ident)
+            customer, linked_ms = value
+            self.identities[ident] = str(customer)
+            self.linked_ms[ident] = int(linked_ms)
+            self.visitors.setdefault(str(customer), set()).add(ident)
         elif kind == "conversation":
             opened, answered, transferred, last = value
             self.conversations[ident] = Conversation(
@@ -276,6 +357,14 @@ class StoreMemory:
             self.chats.pop(ident, None)
         elif kind == "conversation":
             self.conversations.pop(ident, None)
+        elif kind == "identity":
+            customer = self.identities.pop(ident, None)
+            self.linked_ms.pop(ident, None)
+            if customer is not None:
+                linked = self.visitors.get(customer, set())
+                linked.discard(ident)
+                if not linked:
+                    self.visitors.pop(customer, None)
 
 
 def thin_chat_times(times: list[int], window_ms: int = CHAT_ASSIST_WINDOW_MS) -> None:

@@ -14,7 +14,14 @@ Rules:
 * duplicates (the same ``event_id``) count once — the first valid occurrence;
 * the minute is the UTC floor of the event time: ``ts_ms - ts_ms % 60_000``;
 * ``gmv_minor`` sums ``amount_minor`` of ``paid`` orders; ``visitors``/``sessions``
-  are distinct ``visitor_id``/``session_id`` of click events within the minute.
+  are distinct ``visitor_id``/``session_id`` of click events within the minute;
+* one identity per person (ADR 20): an order whose ``visitor_id`` differs from its
+  ``customer_id`` links the visitor to the customer's person, in the order topic's order. A
+  visitor links once (the first wins), never to itself, and not when it already has visitors
+  of its own (no chains). New/repeat asks whether the order's person (the link's customer,
+  else the id) paid before, under either id; chat assistance asks for a chat within 24 hours
+  up to the order by an id that is the same person *as of the order's event time* (links whose
+  linking order is no later than the order).
 
 >>> records = [
 ...     {"topic": "shop.clicks", "key": "s1", "value": {"event_id": "a", "store_id": "s1",
@@ -224,6 +231,7 @@ def _valid_order(v: Mapping[str, Any]) -> bool:
         and _optional(v.get("cost_minor"), _is_minor)
         and _optional(v.get("channel"), lambda c: c in CHANNELS)
         and _optional(v.get("session_id"), _is_text)
+        and _optional(v.get("visitor_id"), _is_text)
     )
 
 
@@ -336,6 +344,23 @@ class _Memory:
     last_first_response: int | None = None
     # session_id -> [last click ts, pages viewed, cart/checkout clicks]
     sessions: dict[str, list[int]] = field(default_factory=dict)
+    # visitor id -> (customer id, ts of the order that linked them)
+    links: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def person(self, ident: str, as_of_ms: int | None = None) -> str:
+        """Who ``ident`` is: its linked customer (if linked at or before ``as_of_ms``)."""
+        link = self.links.get(ident)
+        if link is None or (as_of_ms is not None and link[1] > as_of_ms):
+            return ident
+        return link[0]
+
+    def link(self, visitor: str, customer: str, ts_ms: int) -> None:
+        has_visitors = any(c == visitor for c, _ in self.links.values())
+        if visitor == customer or visitor in self.links or has_visitors:
+            return
+        self.links[visitor] = (customer, ts_ms)
+        if visitor in self.paid_customers:
+            self.paid_customers.add(customer)
 
     def click(self, counts: dict[str, int], value: Mapping[str, Any], ts_ms: int) -> None:
         # Sessions whose 30-minute timeout this click's time reaches end here, in this minute.
@@ -355,13 +380,16 @@ class _Memory:
         state[2] += value["kind"] in ("add_to_cart", "checkout")
 
     def order(self, counts: dict[str, int], value: Mapping[str, Any], ts_ms: int) -> None:
+        person = self.person(value["customer_id"])
+        if value.get("visitor_id") is not None:
+            self.link(value["visitor_id"], person, ts_ms)
         if value["status"] == "paid":
-            if value["customer_id"] in self.paid_customers:
+            if person in self.paid_customers:
                 counts["paid_orders_repeat_customer"] += 1
                 counts["repeat_customer_gmv_minor"] += value["amount_minor"]
             else:
                 counts["paid_orders_new_customer"] += 1
-                self.paid_customers.add(value["customer_id"])
+                self.paid_customers.add(person)
             self.unshipped.setdefault(value["order_id"], ts_ms)
         elif value["status"] == "shipped" and value["order_id"] in self.unshipped:
             paid_ms = self.unshipped.pop(value["order_id"])
@@ -495,10 +523,25 @@ def ground_truth(source: str | Path | Iterable[Mapping[str, Any]]) -> GroundTrut
         else:
             counts["inventory_updates"] += 1
             stock_updates.setdefault(store_id, []).append((ts_ms, len(seen), value))
-    # A paid order is chat-assisted when its customer chatted in the 24 hours up to it.
+    # A paid order is chat-assisted when its customer, or an id that was the same person at
+    # the order's time, chatted in the 24 hours up to it.
+    linked: dict[tuple[str, str], list[str]] = {}  # (store, customer) -> its visitors
+    for store_id, memory in memories.items():
+        for visitor, (customer, _) in memory.links.items():
+            linked.setdefault((store_id, customer), []).append(visitor)
     for key, customer, ts_ms in paid_orders:
-        times = chat_times.get((key[0], customer), [])
-        if any(0 <= ts_ms - t <= 24 * 3_600_000 for t in times):
+        memory = memories[key[0]]
+        person = memory.person(customer, ts_ms)
+        chatters = [
+            c
+            for c in (person, *linked.get((key[0], person), []))
+            if memory.person(c, ts_ms) == person
+        ]
+        if any(
+            0 <= ts_ms - t <= 24 * 3_600_000
+            for chatter in chatters
+            for t in chat_times.get((key[0], chatter), [])
+        ):
             minutes[key].counts["chat_assisted_orders"] += 1
     rows = {key: m.row() for key, m in sorted(minutes.items())}
     _add_gauges(rows, stock_updates)

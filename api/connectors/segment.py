@@ -174,12 +174,16 @@ def _order(message: dict[str, Any], store_id: str, status: str) -> dict[str, Any
         total = to_minor(amount, currency)
     event |= {
         "order_id": order_id,
-        "customer_id": customer if customer is not None else f"anon:{anonymous}",
+        # An anonymous order is its visitor's; the worker joins the visitor to the user
+        # once an order names both (one identity per person, ADR 20).
+        "customer_id": customer if customer is not None else anonymous,
         "status": status,
         "amount_minor": total,
         "currency": currency,
         "items": items,
     }
+    if anonymous is not None:
+        event["visitor_id"] = anonymous
     session = text(_context(message).get("sessionId"))
     if session is not None:
         event["session_id"] = session

@@ -91,6 +91,7 @@ def test_a_recorded_batch_maps_the_funnel_and_the_order_and_ignores_the_rest(
             {"sku": "45790-32", "qty": 1, "unit_price_minor": 1900},
             {"sku": "46493-32", "qty": 2, "unit_price_minor": 300},
         ],
+        "visitor_id": "507f191e810c19729de860ea",  # the same visitor's clicks: one person
         "channel": "paid",
     }
 
@@ -122,7 +123,7 @@ def test_order_refunded_and_a_retry_keeps_the_event_id(
     )
 
 
-def test_an_anonymous_order_gets_an_anonymous_customer(
+def test_an_anonymous_order_is_its_visitors(
     client: TestClient, producer: FakeEventProducer
 ) -> None:
     message = payload("segment_order_refunded.json")
@@ -131,11 +132,28 @@ def test_an_anonymous_order_gets_an_anonymous_customer(
     message["properties"]["total"] = "12.3456"
     assert client.post(URL, json=message).status_code == 202
     [(_, order)] = sent(producer)
-    assert (order["customer_id"], order["amount_minor"], order["currency"]) == (
-        "anon:507f191e810c19729de860ea",
-        12346,  # 3 decimals, half up
-        "KWD",
+    assert (order["customer_id"], order["visitor_id"]) == (
+        "507f191e810c19729de860ea",  # no prefix: the worker joins it to the user (ADR 20)
+        "507f191e810c19729de860ea",
     )
+    assert (order["amount_minor"], order["currency"]) == (12346, "KWD")  # 3 decimals, half up
+
+
+def test_a_logged_in_order_names_its_visitor_too(
+    client: TestClient, producer: FakeEventProducer
+) -> None:
+    assert client.post(URL, json=payload("segment_order_refunded.json")).status_code == 202
+    [(_, order)] = sent(producer)
+    assert (order["customer_id"], order["visitor_id"]) == (
+        "97980cfea0067",
+        "507f191e810c19729de860ea",
+    )
+    message = payload("segment_order_refunded.json")
+    del message["anonymousId"]
+    message["messageId"] = "another"
+    assert client.post(URL, json=message).status_code == 202
+    [_, (_, order)] = sent(producer)
+    assert "visitor_id" not in order
 
 
 def _bad_batch(index: int, **changes: Any) -> dict[str, Any]:

@@ -244,6 +244,19 @@ def test_order_items_from_sku_and_qty_and_session() -> None:
     assert err == "in.csv:2: qty (column 'n'): 'two' is not a whole number >= 0"
 
 
+def test_an_order_may_name_its_visitor() -> None:
+    mapping = ORDERS.replace("  order: {column: id}\n", "  visitor: {column: anon}\n")
+    header = "t,total,cur,st,shop,cust,anon"
+    (row,) = values(convert(mapping, header, "2023-11-14T22:13:20Z,9.00,EUR,paid,a,u1,v1"))
+    assert (row["customer_id"], row["visitor_id"]) == ("u1", "v1")
+    (row,) = values(convert(mapping, header, "2023-11-14T22:13:20Z,9.00,EUR,paid,a,u1,"))
+    assert "visitor_id" not in row  # optional and empty: left out
+    (row,) = values(
+        convert(ORDERS, "id,t,total,cur,st,shop,cust", "1,2023-11-14T22:13:20Z,1,EUR,paid,a,u")
+    )
+    assert "visitor_id" not in row  # not mapped
+
+
 def test_clicks_visitor_session_sku_and_missing_session() -> None:
     (row,) = values(convert(CLICKS, "t,sess,user,sku", "2023-11-14T22:13:20Z,x,v,p"))
     assert {k: row[k] for k in ("store_id", "session_id", "visitor_id", "kind", "sku")} == {
