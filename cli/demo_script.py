@@ -27,7 +27,13 @@ from dataclasses import dataclass, field
 import orjson
 
 from shoppulse.settings import Settings
-from shoppulse.simulation import Incident, Simulator, diurnal_factor
+from shoppulse.simulation import (
+    CURRENCIES,
+    Incident,
+    Simulator,
+    diurnal_factor,
+    region_offset_min,
+)
 from shoppulse.store_profiles import TrafficProfile
 
 MINUTE_MS = 60_000
@@ -46,6 +52,8 @@ class Plan:
     gaps: tuple[tuple[int, int], ...]
     busy_store: str
     store_rates: dict[str, float]
+    currencies: tuple[str, ...] = ()
+    """The stores' currencies (and so regions), in store order (``Simulator(currencies=)``)."""
 
     @property
     def history_ms(self) -> int:
@@ -75,27 +83,26 @@ def plan(
     """The history for ``stores`` stores ending ``now_ms``.
 
     ``history_days`` >= 7: the two hours around this time last week and the last 25 hours;
-    shorter: that many days straight. The store busiest now (its daily curve) gets
-    ``busy_rate`` events/s (a daily mean), the others ``quiet_rate``.
+    shorter: that many days straight. The busy store (``store-001``, ``busy_rate`` events/s,
+    a daily mean; the others ``quiet_rate``) is placed in the region where it is day now
+    (:func:`daytime_currency`), so that its checkouts are frequent enough for an outage to
+    be seen within minutes at any hour the demo starts.
 
-    >>> p = plan(1_765_000_000_000, 3, 1, 8, 2.5, 0.4)
-    >>> p.busy_store, sorted(p.store_rates.values()), len(p.gaps)
-    ('store-001', [0.4, 0.4, 2.5], 1)
+    >>> p = plan(1_765_000_000_000, 3, 1, 8, 2.5, 0.4)  # 05:46 UTC: night in Europe
+    >>> p.busy_store, p.currencies, sorted(p.store_rates.values()), len(p.gaps)
+    ('store-001', ('JPY', 'USD', 'GBP'), [0.4, 0.4, 2.5], 1)
     >>> round(p.history_ms / 3_600_000)
     27
     >>> p.covered_ms(p.now_ms) == p.history_ms
     True
     """
-    probe = Simulator(stores=stores, seed=seed, start_ms=now_ms)
-    offsets = {s.store_id: s.utc_offset_min for s in probe.stores}
-    soon = now_ms + 5 * MINUTE_MS
-    busy = max(
-        offsets, key=lambda s: diurnal_factor(soon + offsets[s] * MINUTE_MS) * probe.store(s).size
-    )
-    rates = {s: (busy_rate if s == busy else quiet_rate) for s in offsets}
+    busy = "store-001"
+    first = daytime_currency(now_ms + 5 * MINUTE_MS)
+    currencies = (first, *(CURRENCIES[i % len(CURRENCIES)] for i in range(1, stores)))
+    rates = {f"store-{i:03d}": (busy_rate if i == 1 else quiet_rate) for i in range(1, stores + 1)}
     if history_days < 7:
         start = now_ms - round(history_days * DAY_MS)
-        return Plan(now_ms, start - start % MINUTE_MS, (), busy, rates)
+        return Plan(now_ms, start - start % MINUTE_MS, (), busy, rates, currencies)
     week_ago = now_ms - 7 * DAY_MS
     start = week_ago - HOUR_MS
     start -= start % MINUTE_MS
@@ -103,7 +110,20 @@ def plan(
     gap_from -= gap_from % MINUTE_MS
     recent = now_ms - DAY_MS - HOUR_MS
     recent -= recent % MINUTE_MS
-    return Plan(now_ms, start, ((gap_from, recent),), busy, rates)
+    return Plan(now_ms, start, ((gap_from, recent),), busy, rates, currencies)
+
+
+def daytime_currency(at_ms: int) -> str:
+    """The simulated currency (region) whose local time at ``at_ms`` has the most traffic
+    (:func:`~shoppulse.simulation.diurnal_factor`); the first such in table order.
+
+    >>> daytime_currency(1_765_000_000_000), daytime_currency(1_765_040_000_000)
+    ('JPY', 'USD')
+    """
+    return max(
+        CURRENCIES,
+        key=lambda c: diurnal_factor(at_ms + region_offset_min(c) * MINUTE_MS),
+    )
 
 
 @dataclass
@@ -157,6 +177,7 @@ class DemoTraffic:
             seed=self.seed,
             start_ms=self.plan.start_ms,
             profiles=self.plan.profiles(),
+            currencies=self.plan.currencies,
         )
         producer = KafkaProducer(
             **kafka_python_config(self.settings),

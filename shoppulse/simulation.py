@@ -106,6 +106,19 @@ _CURRENCIES: Final[tuple[tuple[str, float, int], ...]] = (
     ("JPY", 1.6, 540),
 )
 
+CURRENCIES: Final[tuple[str, ...]] = tuple(dict.fromkeys(c for c, _, _ in _CURRENCIES))
+"""The currencies a simulated store may have (``Simulator(currencies=...)``)."""
+
+
+def region_offset_min(currency: str) -> int:
+    """The UTC offset (minutes) of a simulated store with this currency.
+
+    >>> region_offset_min("JPY"), region_offset_min("USD")
+    (540, -300)
+    """
+    return next(offset for c, _, offset in _CURRENCIES if c == currency)
+
+
 # Funnel and lifecycle probabilities (per step), tuned for ~5% paid conversion per session.
 _EXTRA_IMPRESSIONS: Final = 2.5  # impressions per session = 1 + Poisson(2.5)
 _P_PRODUCT_VIEW: Final = 0.18  # an impression leads to a product view
@@ -330,7 +343,9 @@ class Simulator:
     store of size 1). ``diurnal=False`` keeps the rate flat. ``rfc3339_share`` of
     events carry ``ts`` as RFC 3339 text in the store's UTC offset, the rest as
     epoch milliseconds. ``profiles`` shape single stores' traffic
-    (:class:`~shoppulse.store_profiles.TrafficProfile`).
+    (:class:`~shoppulse.store_profiles.TrafficProfile`). ``currencies`` gives the first
+    stores their currency, and with it their region's UTC offset (:data:`CURRENCIES`); the
+    others take the default rotation.
 
     The simulator is resumable: :meth:`events`, :meth:`until`, :meth:`span` and
     :meth:`take` all continue from where the previous call stopped.
@@ -341,6 +356,12 @@ class Simulator:
     >>> batch = list(sim.span(60_000))
     >>> batch[-1].ts_ms < 1_700_000_060_000 <= sim.now_ms
     True
+    >>> [(s.currency, s.utc_offset_min) for s in Simulator(2, 1, 0, currencies=["JPY"]).stores]
+    [('JPY', 540), ('USD', -300)]
+    >>> Simulator(2, 1, 0, currencies=["XYZ"])
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown currencies ['XYZ']; known: EUR, USD, GBP, SEK, PLN, CHF, JPY
     """
 
     def __init__(
@@ -356,9 +377,14 @@ class Simulator:
         skus_per_store: int = 40,
         sessions_per_min: float = DEFAULT_SESSIONS_PER_MIN,
         profiles: Sequence[TrafficProfile] = (),
+        currencies: Sequence[str] = (),
     ) -> None:
         if stores < 1:
             raise ValueError("stores must be at least 1")
+        unknown = sorted(set(currencies) - set(CURRENCIES))
+        if unknown:
+            raise ValueError(f"unknown currencies {unknown}; known: {', '.join(CURRENCIES)}")
+        self._currencies = tuple(currencies)
         if events_per_s is not None and not events_per_s > 0:
             raise ValueError("events_per_s must be positive")
         if not 0.0 <= rfc3339_share <= 1.0:
@@ -510,6 +536,10 @@ class Simulator:
         for i, size in enumerate(sizes, start=1):
             store_id = f"store-{i:03d}"
             currency, scale, offset = _CURRENCIES[(i - 1) % len(_CURRENCIES)]
+            if i <= len(self._currencies):
+                currency, scale, offset = next(
+                    r for r in _CURRENCIES if r[0] == self._currencies[i - 1]
+                )
             if events_per_s is None:
                 rate = sessions_per_min / 60.0 * size
             else:
