@@ -2,7 +2,7 @@
 
 The body of ``POST /api/v1/events`` is one envelope or a JSON array of up to
 :data:`MAX_BATCH` envelopes; an envelope is ``{"topic": "shop.orders", "event": {...}}`` with
-the event exactly as it would be produced to that topic (see the README's Events section).
+the event exactly as it would be produced to that topic (``docs/architecture.md``: Source events).
 A batch is all or nothing: if any envelope is bad, nothing is produced and the answer lists
 every bad envelope by index with the same reasons the worker's dead letter uses. The route
 also refuses, the same way, events the worker would dead-letter as ``late``

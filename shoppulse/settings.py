@@ -23,7 +23,7 @@ SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 class Settings(BaseSettings):
-    """Every tunable of ShopPulse; see the README's configuration table."""
+    """Every tunable of ShopPulse; see ``docs/configuration.md``."""
 
     model_config = SettingsConfigDict(env_prefix="SHOPPULSE_", extra="ignore")
 

@@ -1,4 +1,4 @@
-"""Logical topic names (see DESIGN.md, Contracts). Physical names add a namespace."""
+"""Logical topic names (docs/architecture.md, Topics). Physical names add a namespace."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """An independent ground truth: per-store, per-minute counts computed offline.
 
-Written from DESIGN.md (Contracts → Event topics) only, in plain Python: it
+Written from docs/architecture.md (Topics and event contracts) only, in plain Python: it
 imports nothing from ``shoppulse``, so an error in the worker's counting code
 cannot hide by being repeated here. Input is the simulator's JSONL (one
 ``{"topic": family, "key": store_id, "value": {...}}`` object a line) or the

@@ -1,4 +1,4 @@
-"""The README and docker-compose.yml stay true to the code."""
+"""The README, the reference pages in docs/ and docker-compose.yml stay true to the code."""
 
 from __future__ import annotations
 
@@ -13,28 +13,64 @@ from cli.main import SUBCOMMANDS, build_parser
 from shoppulse.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
 
 
-def test_every_setting_is_documented_in_the_readme_and_nothing_else() -> None:
-    readme = (ROOT / "README.md").read_text()
-    documented = set(re.findall(r"`(SHOPPULSE_[A-Z0-9_]+)`", readme))
+def test_every_setting_is_documented_in_the_configuration_page_and_nothing_else() -> None:
+    page = (DOCS / "configuration.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"`(SHOPPULSE_[A-Z0-9_]+)`", page))
     fields = {f"SHOPPULSE_{name.upper()}" for name in Settings.model_fields}
-    assert fields - documented == set(), "settings missing from the README table"
-    assert documented - fields == set(), "the README documents settings that do not exist"
+    assert fields - documented == set(), "settings missing from docs/configuration.md"
+    assert documented - fields == set(), "docs/configuration.md names settings that do not exist"
 
 
-def test_every_subcommand_is_in_the_readme() -> None:
-    readme = (ROOT / "README.md").read_text()
-    for name in SUBCOMMANDS:
-        assert f"`shoppulse {name}`" in readme
+def test_every_subcommand_is_in_the_commands_page() -> None:
+    page = (DOCS / "commands.md").read_text(encoding="utf-8")
+    missing = [name for name in SUBCOMMANDS if f"| `shoppulse {name}` |" not in page]
+    assert missing == [], f"subcommands missing from the table of docs/commands.md: {missing}"
 
 
-def test_readme_names_the_two_commands_and_they_are_make_targets() -> None:
-    readme = (ROOT / "README.md").read_text()
-    makefile = (ROOT / "Makefile").read_text()
+def test_readme_names_the_two_commands_and_they_are_make_targets_ci_runs() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     for target in ("demo", "test"):
         assert f"make {target}" in readme
         assert re.search(rf"^{target}: .*## ", makefile, re.M)
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert re.search(r"^make test$", ci, re.M), ".ci/run must run the README's `make test`"
+
+
+def _anchors(markdown: str) -> set[str]:
+    r"""GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens.
+
+    >>> sorted(_anchors("# Snapshots: `shoppulse.kpis`\n## State and recovery"))
+    ['snapshots-shoppulsekpis', 'state-and-recovery']
+    """
+    found = set()
+    for heading in re.findall(r"^#{1,6} +(.+?) *$", markdown, re.M):
+        found.add(re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-"))
+    return found
+
+
+def test_relative_links_of_the_readme_and_docs_lead_somewhere() -> None:
+    pages = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted(DOCS.rglob("*.md"))]
+    broken = []
+    for page in pages:
+        text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue  # http:, https:, mailto:
+            path, _, anchor = target.partition("#")
+            resolved = (page.parent / path).resolve() if path else page
+            if not resolved.exists():
+                broken.append(f"{page.relative_to(ROOT)}: {target}")
+            elif (
+                anchor
+                and resolved.suffix == ".md"
+                and anchor not in _anchors(resolved.read_text(encoding="utf-8"))
+            ):
+                broken.append(f"{page.relative_to(ROOT)}: {target} (no such heading)")
+    assert broken == []
 
 
 def test_compose_file_is_valid_for_docker_compose() -> None:

@@ -27,7 +27,7 @@ class EventEnvelope(BaseModel):
     """One event and the topic it belongs to (the event exactly as that topic carries it)."""
 
     topic: Literal["shop.orders", "shop.clicks", "shop.chats", "shop.inventory"]
-    event: dict[str, Any] = Field(description="The event (see the README's Events section).")
+    event: dict[str, Any] = Field(description="The event (docs/architecture.md: Source events).")
 
 
 class IngestIssueOut(BaseModel):

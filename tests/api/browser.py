@@ -1,7 +1,7 @@
 """Debian Chromium driven by Playwright (sync API), and what the wall-page tests measure.
 
 Playwright's own browser download is not reachable here, so the system Chromium is
-launched by path with the flags it needs in this environment (see DESIGN.md).
+launched by path with the flags it needs in this environment (``CHROMIUM_ARGS`` below).
 """
 
 from __future__ import annotations
