@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import doctest
 import json
 from pathlib import Path
 from typing import Any
 
-from tests import groundtruth
 from tests.groundtruth import COUNTS, GAUGES, MEMORY_COUNTS, ground_truth, parse_ts_ms
 
 Record = dict[str, Any]
@@ -193,10 +191,6 @@ def test_timestamp_parsing() -> None:
 def test_last_millisecond_belongs_to_its_minute() -> None:
     truth = ground_truth([click("e", T1 - 1, "impression", "v", "s")])
     assert list(truth.minutes) == [("s1", T0)]
-
-
-def test_doctests() -> None:
-    assert doctest.testmod(groundtruth).failed == 0
 
 
 def test_agrees_with_simulated_traffic_in_total() -> None:

@@ -13,40 +13,12 @@ from shoppulse.kpis import derive_kpis
 from shoppulse.snapshot import KpiSnapshot
 from shoppulse.store_detectors import StoreDetectors
 from shoppulse.timeutil import format_ts_ms
+from tests.alerts.rules_fixtures import STOCK_THRESHOLDS, default_rules_and, three_kinds
 
 M = 60_000
 T0 = 1_700_000_040_000  # a minute boundary
 
-RULES = """\
-repeat_interval: 10m
-flap_window: 0m
-rules:
-  - name: roas_low
-    kind: threshold
-    kpi: roas
-    op: "<"
-    value: 4
-    for: 3m
-    labels: {team: marketing}
-    annotations:
-      summary: "ROAS below {threshold}"
-      description: "{store_id}: {kpi} is {value}, threshold {threshold}"
-    stores:
-      s2: {value: 2}
-      s3: {disabled: true}
-  - name: conversion_drop
-    kind: anomaly
-    signal: conversion_drop
-    severity: critical
-    annotations:
-      description: "{store_id}: {kpi} is {value} against {expected} expected"
-  - name: sessions_collapse
-    kind: rate_of_change
-    kpi: sessions
-    window: 5m
-    op: "<"
-    value: -0.5
-"""
+RULES = three_kinds(repeat_interval="10m", flap_window="0m")
 
 
 def _rules(**top: str) -> RuleSet:
@@ -400,13 +372,13 @@ def test_stock_rules_stay_quiet_for_a_store_without_stock_data() -> None:
     final minutes (and the detector signals) of a store whose orders carry units but that
     has no shop.inventory feed: no SKU tracked, so no stock alert."""
     stock_rules = load_rules(
-        DEFAULT_RULES_PATH.read_text(encoding="utf-8")
-        + """
-  - {name: cover_short, kind: threshold, kpi: days_of_cover, op: "<", value: 1}
-  - {name: units_low, kind: threshold, kpi: on_hand_units, op: "<", value: 10}
+        default_rules_and(
+            STOCK_THRESHOLDS
+            + """\
   - {name: any_out, kind: threshold, kpi: stock_out_skus, op: ">", value: 0}
   - {name: projected, kind: anomaly, signal: stockout_projected}
 """
+        )
     )
     engine, detectors = AlertEngine(stock_rules), StoreDetectors("s1", warmup=5)
     gauges = {"on_hand_units": 0, "skus_tracked": 0, "low_stock_skus": 0, "stock_out_skus": 0}

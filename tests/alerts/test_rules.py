@@ -13,26 +13,9 @@ from alerts.rules import (
     parse_duration_ms,
 )
 from alerts.yaml_spec import node_line
+from tests.alerts.rules_fixtures import one_rule, three_kinds
 
-GOOD = """\
-repeat_interval: 1h
-flap_window: 2m
-rules:
-  - name: roas_low
-    kind: threshold
-    kpi: roas
-    op: "<"
-    value: 4
-    for: 3m
-    severity: warning
-    labels: {team: marketing}
-    annotations:
-      summary: "ROAS below {threshold}"
-      description: "{store_id}: {kpi} is {value}"
-    stores:
-      store-001: {value: 2.5, for: 5m, severity: critical}
-      store-002: {disabled: true}
-"""
+GOOD = three_kinds(repeat_interval="1h", flap_window="2m")
 
 
 def _error(text: str) -> str:
@@ -40,11 +23,6 @@ def _error(text: str) -> str:
         load_rules(text)
     assert len(info.value.errors) == 1, info.value.errors
     return info.value.errors[0]
-
-
-def _one_rule(body: str) -> str:
-    """A file with a single rule whose fields are ``body`` (lines 3 onwards)."""
-    return "rules:\n  - name: r1\n" + body
 
 
 def test_default_rules_load_with_the_seed_article_marks() -> None:
@@ -87,7 +65,7 @@ def test_fields_and_per_store_overrides() -> None:
 
 def test_rate_of_change_rule() -> None:
     rs = load_rules(
-        _one_rule(
+        one_rule(
             "    kind: rate_of_change\n    kpi: sessions\n    window: 10m\n"
             '    op: "<"\n    value: -0.5\n'
         )
@@ -103,17 +81,17 @@ def test_rate_of_change_rule() -> None:
     ("text", "expected"),
     [
         pytest.param(
-            _one_rule('    kind: threshold\n    kpi: nope\n    op: "<"\n    value: 1\n'),
+            one_rule('    kind: threshold\n    kpi: nope\n    op: "<"\n    value: 1\n'),
             "line 4: rules[0].kpi: unknown KPI 'nope'",
             id="unknown-kpi",
         ),
         pytest.param(
-            _one_rule('    kind: threshold\n    kpi: roas\n    op: "=<"\n    value: 1\n'),
+            one_rule('    kind: threshold\n    kpi: roas\n    op: "=<"\n    value: 1\n'),
             "line 5: rules[0].op: Input should be '>', '>=', '<' or '<='",
             id="bad-op",
         ),
         pytest.param(
-            _one_rule(
+            one_rule(
                 '    kind: threshold\n    kpi: roas\n    op: "<"\n    value: 1\n'
                 "    for: 3 minutes\n"
             ),
@@ -121,7 +99,7 @@ def test_rate_of_change_rule() -> None:
             id="bad-duration",
         ),
         pytest.param(
-            _one_rule(
+            one_rule(
                 '    kind: threshold\n    kpi: roas\n    op: "<"\n    value: 1\n'
                 "    severity: page\n"
             ),
@@ -129,7 +107,7 @@ def test_rate_of_change_rule() -> None:
             id="bad-severity",
         ),
         pytest.param(
-            _one_rule(
+            one_rule(
                 '    kind: threshold\n    kpi: roas\n    op: "<"\n    value: 1\n'
                 "    annotations:\n      summary: ok {value}\n"
                 "      description: '{store} is {value}'\n"
@@ -138,7 +116,7 @@ def test_rate_of_change_rule() -> None:
             id="unknown-placeholder",
         ),
         pytest.param(
-            _one_rule(
+            one_rule(
                 '    kind: threshold\n    kpi: roas\n    op: "<"\n    value: 1\n'
                 "    stores:\n      store-001:\n        value: 2\n        threshold: 3\n"
             ),
@@ -146,7 +124,7 @@ def test_rate_of_change_rule() -> None:
             id="override-unknown-field",
         ),
         pytest.param(
-            _one_rule(
+            one_rule(
                 '    kind: threshold\n    kpi: roas\n    op: "<"\n    value: 1\n'
                 "    annotations:\n      summary: '{value:.2f}'\n"
             ),
@@ -154,14 +132,12 @@ def test_rate_of_change_rule() -> None:
             id="format-spec",
         ),
         pytest.param(
-            _one_rule(
-                "    kind: anomaly\n    signal: stock_out\n    labels: {page: 'p-{value}'}\n"
-            ),
+            one_rule("    kind: anomaly\n    signal: stock_out\n    labels: {page: 'p-{value}'}\n"),
             "line 5: rules[0].labels.page: unknown placeholder {value} in a label",
             id="label-template-with-a-value",
         ),
         pytest.param(
-            _one_rule(
+            one_rule(
                 '    kind: threshold\n    kpi: payment_conversion\n    op: "<"\n    value: 0.01\n'
                 "    window: 10m\n"
             ),
@@ -169,17 +145,17 @@ def test_rate_of_change_rule() -> None:
             id="window-over-distinct-counts",
         ),
         pytest.param(
-            _one_rule("    kind: anomaly\n    signal: conversion_drop\n    value: 3\n"),
+            one_rule("    kind: anomaly\n    signal: conversion_drop\n    value: 3\n"),
             "line 5: rules[0].value: not allowed for kind anomaly",
             id="field-of-another-kind",
         ),
         pytest.param(
-            _one_rule('    kind: threshold\n    kpi: roas\n    op: "<"\n'),
+            one_rule('    kind: threshold\n    kpi: roas\n    op: "<"\n'),
             "line 2: rules[0]: value: required for kind threshold",
             id="missing-kind-field",
         ),
         pytest.param(
-            _one_rule("    kind: anomaly\n    signal: stock_out\n    labels: {severity: x}\n"),
+            one_rule("    kind: anomaly\n    signal: stock_out\n    labels: {severity: x}\n"),
             "line 5: rules[0].labels.severity: reserved label",
             id="reserved-label",
         ),
@@ -198,7 +174,7 @@ def test_errors_name_the_line_and_field_path(text: str, expected: str) -> None:
 
 
 def test_all_errors_are_reported() -> None:
-    text = _one_rule(
+    text = one_rule(
         '    kind: threshold\n    kpi: nope\n    op: "=="\n    value: 1\n    severity: loud\n'
     )
     with pytest.raises(RulesError) as info:

@@ -10,6 +10,7 @@ import pytest
 from alerts import rules_check
 from alerts.rules import DEFAULT_RULES_PATH
 from shoppulse.settings import Settings
+from tests.alerts.rules_fixtures import one_rule
 
 
 def _run(*argv: str) -> int:
@@ -26,8 +27,9 @@ def test_default_rules_are_ok(capsys: pytest.CaptureFixture[str]) -> None:
 def test_errors_with_line_numbers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "rules.yaml"
     bad.write_text(
-        "rules:\n  - name: r\n    kind: threshold\n    kpi: nope\n    op: '<'\n    value: 1\n"
-        "    severity: loud\n",
+        one_rule(
+            "    kind: threshold\n    kpi: nope\n    op: '<'\n    value: 1\n    severity: loud\n"
+        ),
         encoding="utf-8",
     )
     assert _run("check", str(bad)) == 1

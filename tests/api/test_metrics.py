@@ -185,12 +185,14 @@ def test_the_yesterday_period_is_absent_where_the_view_holds_nothing() -> None:
     now = DAY_START + 10 * HOUR + 30_000
     view = KpiView(clock=FakeClock(now))
     rng = random.Random(3)
-    view.apply(_minute(rng, "s1", now - now % MIN, final=False))
+    minute = _minute(rng, "s1", now - now % MIN, final=False)
+    view.apply(minute)
     metrics = ApiMetrics.create(view)
     metrics.update()
     got = _samples(metrics.render().decode())
     assert {period for (_, _, _, period) in got} == {"current"}
-    assert got[("shoppulse_kpi_orders", "s1", "1h", "current")] >= 0
+    # The orders KPI is the paid orders, here those of the one minute in the hour.
+    assert got[("shoppulse_kpi_orders", "s1", "1h", "current")] == minute.components["orders_paid"]
 
 
 def test_series_stay_within_kpis_stores_windows_and_periods() -> None:

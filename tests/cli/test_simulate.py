@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import doctest
 import logging
 
 import pytest
 
-from cli import simulate
 from cli.simulate import Pacer, TokenBucket, add_arguments, resolve_start_ms, run
 from shoppulse.settings import Settings
 
@@ -17,10 +15,6 @@ def _parse(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="shoppulse simulate")
     add_arguments(parser)
     return parser.parse_args(list(argv))
-
-
-def test_doctests() -> None:
-    assert doctest.testmod(simulate).failed == 0
 
 
 def test_defaults_and_repeatable_incidents() -> None:

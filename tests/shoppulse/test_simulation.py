@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import hashlib
 import itertools
 import statistics
@@ -38,10 +37,6 @@ def day() -> tuple[Simulator, list[SimEvent]]:
     """A whole day of three stores at a low rate (≈ 260k events)."""
     sim = Simulator(stores=3, seed=11, start_ms=MIDNIGHT_MS, events_per_s=3.0)
     return sim, list(sim.span(DAY_MS))
-
-
-def test_doctests() -> None:
-    assert doctest.testmod(simulation).failed == 0
 
 
 def test_same_seed_same_events_and_other_seed_differs() -> None:

@@ -11,10 +11,10 @@ from typing import Any
 import orjson
 import pytest
 
-from alerts.rules import DEFAULT_RULES_PATH
 from shoppulse import topics
 from shoppulse.settings import Settings
 from shoppulse.timeutil import format_ts_ms
+from tests.alerts.rules_fixtures import STOCK_THRESHOLDS, default_rules_and
 from tests.conftest import WorkerFactory
 from tests.kafka_helpers import poll_until, producer
 
@@ -267,15 +267,15 @@ def test_a_store_without_a_stock_feed_raises_no_stock_signal_or_alert(
     partition, in order after the minutes a stock signal would have come from)."""
     rules = tmp_path / "rules.yaml"
     rules.write_text(
-        DEFAULT_RULES_PATH.read_text(encoding="utf-8")
-        + """
-  - {name: cover_short, kind: threshold, kpi: days_of_cover, op: "<", value: 1}
-  - {name: units_low, kind: threshold, kpi: on_hand_units, op: "<", value: 10}
+        default_rules_and(
+            STOCK_THRESHOLDS
+            + """\
   - {name: stockout_projected, kind: anomaly, signal: stockout_projected}
   - {name: low_stock, kind: anomaly, signal: low_stock}
   - {name: gmv_dip, kind: anomaly, signal: gmv_dip}
   - {name: paid_stopped, kind: threshold, kpi: orders, op: "<", value: 1}
-""",
+"""
+        ),
         encoding="utf-8",
     )
     start_worker(settings.model_copy(update={"detection_warmup": 5, "rules_file": rules}))
