@@ -31,8 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rate",
         type=float,
-        default=2.5,
-        help="events/s of the busiest store, a daily mean (default: 2.5; the others 0.4)",
+        default=5.0,
+        help="events/s of the busy store when the demo starts (default: 5; its daily mean "
+        "follows the daily curve; the others 0.4 a daily mean)",
     )
     parser.add_argument(
         "--history-days",

@@ -83,14 +83,15 @@ def plan(
     """The history for ``stores`` stores ending ``now_ms``.
 
     ``history_days`` >= 7: the two hours around this time last week and the last 25 hours;
-    shorter: that many days straight. The busy store (``store-001``, ``busy_rate`` events/s,
-    a daily mean; the others ``quiet_rate``) is placed in the region where it is day now
-    (:func:`daytime_currency`), so that its checkouts are frequent enough for an outage to
-    be seen within minutes at any hour the demo starts.
+    shorter: that many days straight. The busy store (``store-001``) is placed in the region
+    where it is day now (:func:`daytime_currency`) and sends ``busy_rate`` events/s now: its
+    daily mean is that over the daily curve's factor now, so that its checkouts are frequent
+    enough for an outage to be seen within minutes at any hour the demo starts. The others
+    send ``quiet_rate`` events/s, a daily mean.
 
-    >>> p = plan(1_765_000_000_000, 3, 1, 8, 2.5, 0.4)  # 05:46 UTC: night in Europe
+    >>> p = plan(1_765_000_000_000, 3, 1, 8, 5.0, 0.4)  # 05:46 UTC: night in Europe
     >>> p.busy_store, p.currencies, sorted(p.store_rates.values()), len(p.gaps)
-    ('store-001', ('JPY', 'USD', 'GBP'), [0.4, 0.4, 2.5], 1)
+    ('store-001', ('INR', 'USD', 'GBP'), [0.4, 0.4, 3.12], 1)
     >>> round(p.history_ms / 3_600_000)
     27
     >>> p.covered_ms(p.now_ms) == p.history_ms
@@ -99,7 +100,9 @@ def plan(
     busy = "store-001"
     first = daytime_currency(now_ms + 5 * MINUTE_MS)
     currencies = (first, *(CURRENCIES[i % len(CURRENCIES)] for i in range(1, stores)))
-    rates = {f"store-{i:03d}": (busy_rate if i == 1 else quiet_rate) for i in range(1, stores + 1)}
+    now_factor = diurnal_factor(now_ms + 5 * MINUTE_MS + region_offset_min(first) * MINUTE_MS)
+    mean_rate = round(busy_rate / now_factor, 2)
+    rates = {f"store-{i:03d}": (mean_rate if i == 1 else quiet_rate) for i in range(1, stores + 1)}
     if history_days < 7:
         start = now_ms - round(history_days * DAY_MS)
         return Plan(now_ms, start - start % MINUTE_MS, (), busy, rates, currencies)
@@ -118,7 +121,7 @@ def daytime_currency(at_ms: int) -> str:
     (:func:`~shoppulse.simulation.diurnal_factor`); the first such in table order.
 
     >>> daytime_currency(1_765_000_000_000), daytime_currency(1_765_040_000_000)
-    ('JPY', 'USD')
+    ('INR', 'USD')
     """
     return max(
         CURRENCIES,

@@ -106,17 +106,20 @@ _CURRENCIES: Final[tuple[tuple[str, float, int], ...]] = (
     ("JPY", 1.6, 540),
 )
 
-CURRENCIES: Final[tuple[str, ...]] = tuple(dict.fromkeys(c for c, _, _ in _CURRENCIES))
+#: Regions a store is only placed in by name (``Simulator(currencies=...)``), not by default.
+_MORE_REGIONS: Final[tuple[tuple[str, float, int], ...]] = (("INR", 90.0, 330),)
+_REGIONS: Final = {c: (scale, offset) for c, scale, offset in (*_CURRENCIES, *_MORE_REGIONS)}
+CURRENCIES: Final[tuple[str, ...]] = tuple(_REGIONS)
 """The currencies a simulated store may have (``Simulator(currencies=...)``)."""
 
 
 def region_offset_min(currency: str) -> int:
     """The UTC offset (minutes) of a simulated store with this currency.
 
-    >>> region_offset_min("JPY"), region_offset_min("USD")
-    (540, -300)
+    >>> region_offset_min("JPY"), region_offset_min("USD"), region_offset_min("INR")
+    (540, -300, 330)
     """
-    return next(offset for c, _, offset in _CURRENCIES if c == currency)
+    return _REGIONS[currency][1]
 
 
 # Funnel and lifecycle probabilities (per step), tuned for ~5% paid conversion per session.
@@ -361,7 +364,7 @@ class Simulator:
     >>> Simulator(2, 1, 0, currencies=["XYZ"])
     Traceback (most recent call last):
     ...
-    ValueError: unknown currencies ['XYZ']; known: EUR, USD, GBP, SEK, PLN, CHF, JPY
+    ValueError: unknown currencies ['XYZ']; known: EUR, USD, GBP, SEK, PLN, CHF, JPY, INR
     """
 
     def __init__(
@@ -537,9 +540,8 @@ class Simulator:
             store_id = f"store-{i:03d}"
             currency, scale, offset = _CURRENCIES[(i - 1) % len(_CURRENCIES)]
             if i <= len(self._currencies):
-                currency, scale, offset = next(
-                    r for r in _CURRENCIES if r[0] == self._currencies[i - 1]
-                )
+                currency = self._currencies[i - 1]
+                scale, offset = _REGIONS[currency]
             if events_per_s is None:
                 rate = sessions_per_min / 60.0 * size
             else:

@@ -36,6 +36,7 @@ Rules:
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -344,6 +345,9 @@ class _Memory:
     last_first_response: int | None = None
     # session_id -> [last click ts, pages viewed, cart/checkout clicks]
     sessions: dict[str, list[int]] = field(default_factory=dict)
+    # (last click ts, session_id) for every value a session's last click took; an entry is
+    # current while it matches the session's last click
+    session_lasts: list[tuple[int, str]] = field(default_factory=list)
     # visitor id -> (customer id, ts of the order that linked them)
     links: dict[str, tuple[str, int]] = field(default_factory=dict)
 
@@ -364,18 +368,25 @@ class _Memory:
 
     def click(self, counts: dict[str, int], value: Mapping[str, Any], ts_ms: int) -> None:
         # Sessions whose 30-minute timeout this click's time reaches end here, in this minute.
-        for sid, (last, pages, interactions) in list(self.sessions.items()):
-            if last + SESSION_TIMEOUT_MS <= ts_ms:
-                del self.sessions[sid]
-                counts["sessions_ended"] += 1
-                counts["sessions_bounced"] += pages <= 1 and interactions == 0
+        lasts = self.session_lasts
+        while lasts and lasts[0][0] + SESSION_TIMEOUT_MS <= ts_ms:
+            last, ended = heapq.heappop(lasts)
+            state = self.sessions.get(ended)
+            if state is None or state[0] != last:
+                continue  # the session clicked again later: a newer entry stands for it
+            del self.sessions[ended]
+            counts["sessions_ended"] += 1
+            counts["sessions_bounced"] += state[1] <= 1 and state[2] == 0
         sid = value["session_id"]
         if sid not in self.sessions:
             self.sessions[sid] = [ts_ms, 0, 0]
+            heapq.heappush(lasts, (ts_ms, sid))
             counts["sessions_started"] += 1
             counts["organic_sessions_started"] += value.get("channel") == "organic"
         state = self.sessions[sid]
-        state[0] = max(state[0], ts_ms)
+        if ts_ms > state[0]:
+            state[0] = ts_ms
+            heapq.heappush(lasts, (ts_ms, sid))
         state[1] += value["kind"] in ("page_view", "product_view")
         state[2] += value["kind"] in ("add_to_cart", "checkout")
 
