@@ -9,6 +9,10 @@ COPY streams ./streams
 COPY api ./api
 COPY alerts ./alerts
 COPY cli ./cli
+COPY kafka_io ./kafka_io
+COPY simulator ./simulator
+COPY bench ./bench
+COPY dashboards ./dashboards
 RUN pip install . && useradd --system --uid 10001 shoppulse && mkdir -p /data && chown shoppulse /data
 USER shoppulse
 ENV SHOPPULSE_WORKER_DATA_DIR=/data/worker SHOPPULSE_API_HOST=0.0.0.0

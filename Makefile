@@ -50,10 +50,11 @@ test-unit: install ## run the tests that need no broker
 	$(BIN)/pytest -m "not integration"
 
 .PHONY: lint
-lint: install ## ruff and mypy
+lint: install ## ruff, mypy and the layering contracts (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 .PHONY: format
 format: install ## format the code with ruff
@@ -62,11 +63,11 @@ format: install ## format the code with ruff
 
 .PHONY: docs
 docs: install dashboards ## regenerate docs/kpis.md and the Grafana dashboards from the KPI registry
-	$(BIN)/python -m shoppulse.kpidoc docs/kpis.md
+	$(BIN)/python -m cli.kpidoc docs/kpis.md
 
 .PHONY: dashboards
 dashboards: install ## regenerate the Grafana dashboards (dashboards/json) from the KPI registry
-	$(BIN)/python -m shoppulse.dashboards dashboards/json
+	$(BIN)/python -m dashboards.generate dashboards/json
 
 .PHONY: bench
 bench: install ## throughput benchmark: pipeline vs raw consume limit, one JSON line

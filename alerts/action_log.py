@@ -4,7 +4,7 @@
 topic from the beginning (no consumer group; every API process and the dispatcher hold
 the whole state) into an :class:`~alerts.actions.ActionBook`, and publishes new actions
 to it. A restart reads the topic again and rebuilds the same book. It creates the topic
-(compacted, :mod:`shoppulse.topic_admin`) if it does not exist yet, so a fresh cluster
+(compacted, :mod:`kafka_io.admin`) if it does not exist yet, so a fresh cluster
 works.
 
 * :meth:`ActionLog.start` returns at once; a background task connects and reads, retrying
@@ -38,9 +38,9 @@ from alerts.topic_follower import (
     json_value,
     log_bad_record,
 )
-from shoppulse.kafka_config import aiokafka_config
+from kafka_io.admin import ensure_topics
+from kafka_io.config import aiokafka_config
 from shoppulse.settings import Settings
-from shoppulse.topic_admin import ensure_topics
 from shoppulse.topics import ALERT_ACTIONS
 
 log = logging.getLogger("shoppulse.actions")

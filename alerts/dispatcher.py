@@ -48,8 +48,8 @@ from alerts.notifiers.alertmanager import AlertmanagerNotifier
 from alerts.notifiers.base import DeliveryError, DeliveryResult, Notifier, deliver_with_retries
 from alerts.notifiers.factory import build_notifier
 from alerts.receivers import DispatcherConfig, ReceiverConfig
+from kafka_io.config import aiokafka_config
 from shoppulse import topics
-from shoppulse.kafka_config import aiokafka_config
 from shoppulse.settings import Settings
 from shoppulse.timeutil import format_ts_ms, wall_clock_ms
 

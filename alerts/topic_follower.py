@@ -29,7 +29,7 @@ from typing import Any, Final
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from shoppulse.kafka_config import aiokafka_config
+from kafka_io.config import aiokafka_config
 from shoppulse.settings import Settings
 
 log = logging.getLogger("shoppulse.follower")

@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from api.ingest import IngestRecord
-from shoppulse.kafka_config import aiokafka_config
+from kafka_io.config import aiokafka_config
 from shoppulse.settings import Settings
 
 

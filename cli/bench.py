@@ -38,10 +38,10 @@ from cli.bench_memory import rss_mb, state_sizes
 from cli.bench_recovery import measure_recovery
 from cli.broker import LocalKafka, kafka_version
 from cli.processes import worker_child, worker_data_dir
+from kafka_io.config import aiokafka_config, kafka_python_config
 from shoppulse import topics
-from shoppulse.kafka_config import aiokafka_config, kafka_python_config
 from shoppulse.settings import Settings
-from shoppulse.simulation import Simulator
+from simulator.simulation import Simulator
 
 #: Event time of the produced traffic starts this long before now (the worker refuses the future).
 _PAST_MS = 3 * 3600 * 1000
@@ -224,7 +224,7 @@ def measure_pipeline(
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from shoppulse.topic_admin import ensure_topics
+    from kafka_io.admin import ensure_topics
 
     with tempfile.TemporaryDirectory(prefix="shoppulse-bench-") as tmp:
         workdir = Path(tmp)

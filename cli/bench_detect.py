@@ -1,10 +1,10 @@
 """``shoppulse bench-detect``: how fast the anomaly detectors catch injected incidents, and how
 often they cry wolf, on traffic as wild as real shops'.
 
-Seeded minute series of tiny, small and large stores (``shoppulse.bench_traffic``: day
+Seeded minute series of tiny, small and large stores (``bench.traffic``: day
 factors, level shifts, a wandering level, overdispersed counts, payments 0-3 minutes after
-checkout), incidents at random times (``shoppulse.bench_incidents``), every minute through
-the pipeline's own ``StoreDetectors`` (``shoppulse.bench_pipeline``, in ``--jobs``
+checkout), incidents at random times (``bench.incidents``), every minute through
+the pipeline's own ``StoreDetectors`` (``bench.pipeline``, in ``--jobs``
 processes), and an oracle CUSUM that knows the true expectations, its threshold matched to
 the detector's false-alarm rate on clean stores. ``--traffic poisson`` runs the tame traffic
 of earlier versions, ``--traffic both`` both in one run and their comparison. Prints tables,
@@ -23,10 +23,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from shoppulse.bench_incidents import INCIDENT_TYPES, KINDS, IncidentKind
-from shoppulse.bench_report import compare
-from shoppulse.bench_traffic import SIZES, Size
-from shoppulse.detection_bench import (
+from bench.detection import (
     TRAFFIC,
     BenchResult,
     bench_steps,
@@ -34,6 +31,9 @@ from shoppulse.detection_bench import (
     evaluate,
     generate,
 )
+from bench.incidents import INCIDENT_TYPES, KINDS, IncidentKind
+from bench.report import compare
+from bench.traffic import SIZES, Size
 from shoppulse.settings import Settings
 
 _TRAFFIC_CHOICES = (*TRAFFIC, "both")

@@ -51,8 +51,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from cli.processes import Child, local_api_settings, shoppulse_command
+from kafka_io.config import kafka_python_config
 from shoppulse import topics
-from shoppulse.kafka_config import kafka_python_config
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
 

@@ -34,9 +34,9 @@ from websockets.asyncio.client import connect
 
 from cli.bench_fanout import percentile
 from cli.processes import Child, local_api_settings, shoppulse_command
-from shoppulse.kafka_config import aiokafka_config, kafka_python_config
+from kafka_io.config import aiokafka_config, kafka_python_config
 from shoppulse.settings import Settings
-from shoppulse.simulation import Simulator
+from simulator.simulation import Simulator
 
 MinuteKey = tuple[str, int]
 

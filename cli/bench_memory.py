@@ -16,7 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from shoppulse.kafka_config import aiokafka_config
+from kafka_io.config import aiokafka_config
 from shoppulse.settings import Settings
 
 #: The worker's tables (streams.app, streams.detection, streams.alerting).

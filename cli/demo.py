@@ -22,8 +22,8 @@ from cli.broker import LocalKafka
 from cli.demo_script import QUIET_RATE, DemoTraffic, clock, plan
 from cli.processes import Child, shoppulse_command
 from shoppulse.settings import Settings
-from shoppulse.simulation import parse_duration_ms
 from shoppulse.timeutil import TimestampError, format_ts_ms, parse_ts_ms
+from simulator.simulation import parse_duration_ms
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -246,7 +246,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 "dashboard_url": f"http://127.0.0.1:{args.port}/",
             }
         )
-        from shoppulse.topic_admin import ensure_topics
+        from kafka_io.admin import ensure_topics
 
         ensure_topics(settings)
         env = settings.to_env()

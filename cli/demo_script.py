@@ -3,7 +3,7 @@
 :func:`plan` decides what history to produce (the detectors learn from every final minute, ADR
 19, and the API compares with yesterday and last week), :class:`DemoTraffic` produces it oldest
 first as fast as the producer goes, then, once event time has caught up with the wall clock,
-paces the same :class:`~shoppulse.simulation.Simulator` in real time and switches on a checkout
+paces the same :class:`~simulator.simulation.Simulator` in real time and switches on a checkout
 outage (``conversion_drop`` with factor 0: checkouts go on, no order is paid) in the busiest
 store a few minutes into the live run.
 
@@ -27,14 +27,14 @@ from dataclasses import dataclass, field
 import orjson
 
 from shoppulse.settings import Settings
-from shoppulse.simulation import (
+from simulator.simulation import (
     CURRENCIES,
     Incident,
     Simulator,
     diurnal_factor,
     region_offset_min,
 )
-from shoppulse.store_profiles import TrafficProfile
+from simulator.store_profiles import TrafficProfile
 
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
@@ -118,7 +118,7 @@ def plan(
 
 def daytime_currency(at_ms: int) -> str:
     """The simulated currency (region) whose local time at ``at_ms`` has the most traffic
-    (:func:`~shoppulse.simulation.diurnal_factor`); the first such in table order.
+    (:func:`~simulator.simulation.diurnal_factor`); the first such in table order.
 
     >>> daytime_currency(1_765_000_000_000), daytime_currency(1_765_040_000_000)
     ('INR', 'USD')
@@ -173,7 +173,7 @@ class DemoTraffic:
     def _produce(self) -> None:
         from kafka import KafkaProducer
 
-        from shoppulse.kafka_config import kafka_python_config
+        from kafka_io.config import kafka_python_config
 
         sim = Simulator(
             stores=len(self.plan.store_rates),

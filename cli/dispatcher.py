@@ -59,7 +59,7 @@ async def _serve(settings: Settings, config: object) -> int:
 
     from alerts.dispatcher import Dispatcher
     from alerts.receivers import DispatcherConfig
-    from shoppulse.topic_admin import ensure_topics
+    from kafka_io.admin import ensure_topics
 
     assert isinstance(config, DispatcherConfig)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise

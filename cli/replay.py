@@ -32,6 +32,7 @@ from pathlib import Path
 
 from cli.progress import production_progress
 from cli.simulate import Pacer
+from kafka_io.config import kafka_python_config
 from shoppulse import topics
 from shoppulse.column_mapping import (
     Conversion,
@@ -42,7 +43,6 @@ from shoppulse.column_mapping import (
     load_mapping,
     sort_for_replay,
 )
-from shoppulse.kafka_config import kafka_python_config
 from shoppulse.settings import Settings
 from shoppulse.timeutil import format_ts_ms
 

@@ -1,6 +1,6 @@
 """``shoppulse simulate``: produce seeded, realistic shop traffic to Kafka.
 
-The traffic itself comes from the pure :class:`shoppulse.simulation.Simulator`;
+The traffic itself comes from the pure :class:`simulator.simulation.Simulator`;
 this module is the IO edge: pacing against the wall clock, a token-bucket rate
 limit, the kafka-python producer (key = store id, JSON value, ``acks=all``), an
 optional JSONL copy of every produced event, a progress bar and JSON log lines.
@@ -25,7 +25,7 @@ Example: ``shoppulse simulate --stores 3 --incident conversion_drop:store-001:+1
 
 Store profiles (``--profile``, repeatable): ``NAME[:STORE][:PARAM=VALUE,...]``
 (no ``STORE``: every store), the shapes real shops have (see
-:mod:`shoppulse.store_profiles`): ``steady`` (``rate=``), ``tiny`` (orders only,
+:mod:`simulator.store_profiles`): ``steady`` (``rate=``), ``tiny`` (orders only,
 about one ``every=4m``), ``night_silent`` (nothing ``from=23:00`` ``to=07:00``
 local time), ``burst`` (``factor=10`` for ``length=15m`` once ``every=6h``),
 ``gap`` (silent for ``length=17h`` from ``start=+1h``) and ``out_of_order``
@@ -37,14 +37,14 @@ Example: ``shoppulse simulate --start=-3d --span 2d --profile tiny:store-005
 --profile gap:store-001:start=+6h,length=30h --profile out_of_order``.
 
 Variance: the traffic is as wild as real shops' by default, every store under the
-``variance`` profile (:mod:`shoppulse.traffic_variance`): weekday factors, a log-normal day
+``variance`` profile (:mod:`simulator.traffic_variance`): weekday factors, a log-normal day
 factor, persistent level shifts, a slow wander of the level, sessions per minute more
 dispersed than Poisson (``Var = μ + μ²/100``) and payments 0-3 minutes after their checkout.
 ``--profile variance:STORE:PARAM=VALUE,...`` changes it for a store (``day_sd=0.2``,
 ``k=inf``, ...); ``--tame`` turns it off (Poisson arrivals around the daily curve, payments
 seconds after the order: the stream ``shoppulse simulate`` made before), so that
 ``--tame --profile variance:store-001`` varies one store only. When ``--rate`` fits the
-event rate, it leaves the variance room (:attr:`~shoppulse.traffic_variance.Variance.headroom`).
+event rate, it leaves the variance room (:attr:`~simulator.traffic_variance.Variance.headroom`).
 """
 
 from __future__ import annotations
@@ -60,11 +60,11 @@ from typing import IO
 import orjson
 
 from cli.progress import production_progress
-from shoppulse.kafka_config import kafka_python_config
+from kafka_io.config import kafka_python_config
 from shoppulse.settings import Settings
-from shoppulse.simulation import DIURNAL_PEAK, Incident, Simulator, parse_duration_ms
-from shoppulse.store_profiles import TrafficProfile, send_order
 from shoppulse.timeutil import TimestampError, format_ts_ms, parse_ts_ms
+from simulator.simulation import DIURNAL_PEAK, Incident, Simulator, parse_duration_ms
+from simulator.store_profiles import TrafficProfile, send_order
 
 log = logging.getLogger("shoppulse.simulate")
 

@@ -1,7 +1,7 @@
 """The KPI registry: every KPI defined once, as a formula over additive components.
 
 The registry drives the worker's snapshots, the API, and the generated reference
-page (``docs/kpis.md``, ``python -m shoppulse.kpidoc``). Ratios are ratio-of-sums:
+page (``docs/kpis.md``, ``python -m cli.kpidoc``). Ratios are ratio-of-sums:
 a rolled-up window divides summed numerators by summed denominators, never
 averages per-minute ratios.
 

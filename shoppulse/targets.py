@@ -28,7 +28,7 @@ The YAML format (``config/targets.example.yaml``)::
       store-002: {}               # everything from defaults
 
 Built-in curves: ``ecommerce`` (the default: the simulator's
-:func:`shoppulse.simulation.diurnal_factor` averaged over each hour — quiet nights, a
+:func:`shoppulse.diurnal.diurnal_factor` averaged over each hour — quiet nights, a
 mid-day peak and a higher evening peak) and ``flat`` (1/24 an hour). Weights are
 normalized to sum to 1. Within an hour, sales are assumed to arrive evenly.
 
@@ -76,7 +76,7 @@ from pydantic import (
     field_validator,
 )
 
-from shoppulse.simulation import MINUTE_MS, diurnal_factor
+from shoppulse.diurnal import MINUTE_MS, diurnal_factor
 from shoppulse.timeutil import epoch_ms
 
 _T = TypeVar("_T")

@@ -6,7 +6,7 @@ from typing import Any
 
 import faust
 
-from shoppulse.kafka_config import ssl_context
+from kafka_io.config import ssl_context
 from shoppulse.settings import Settings
 
 

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         start_http_server,
     )
 
-    from shoppulse.topic_admin import ensure_changelog_topics, ensure_topics
+    from kafka_io.admin import ensure_changelog_topics, ensure_topics
     from streams.app import create_app
 
     settings.worker_data_dir.mkdir(parents=True, exist_ok=True)

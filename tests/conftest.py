@@ -10,8 +10,8 @@ import pytest
 
 from cli.broker import LocalKafka
 from cli.processes import Child, shoppulse_command
+from kafka_io.admin import ensure_topics
 from shoppulse.settings import Settings
-from shoppulse.topic_admin import ensure_topics
 
 WORKER_READY_TIMEOUT_S = 90.0
 

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 from kafka import KafkaConsumer, KafkaProducer
 
+from kafka_io.config import kafka_python_config
 from shoppulse import topics
-from shoppulse.kafka_config import kafka_python_config
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
 

@@ -194,7 +194,7 @@ def test_last_millisecond_belongs_to_its_minute() -> None:
 
 
 def test_agrees_with_simulated_traffic_in_total() -> None:
-    from shoppulse.simulation import Simulator
+    from simulator.simulation import Simulator
 
     events = Simulator(stores=3, seed=2, start_ms=T0, events_per_s=150.0).take(6000)
     records = [{"topic": e.topic_family, "key": e.key, "value": e.value} for e in events]

@@ -98,7 +98,7 @@ def test_compose_services_run_real_subcommands_with_real_settings() -> None:
 
 
 def test_kpi_reference_page_is_generated_from_the_registry() -> None:
-    from shoppulse.kpidoc import render_markdown
+    from cli.kpidoc import render_markdown
 
     page = (ROOT / "docs" / "kpis.md").read_text(encoding="utf-8")
     assert page == render_markdown(), "run `make docs`"

@@ -20,7 +20,7 @@ from kafka.admin import ConfigResource, ConfigResourceType
 from alerts.action_log import ActionLog, ActionLogUnavailableError
 from alerts.actions import Ack, Matcher, Silence
 from cli.broker import free_port
-from shoppulse.kafka_config import kafka_python_config
+from kafka_io.config import kafka_python_config
 from shoppulse.settings import Settings
 from shoppulse.topics import ALERT_ACTIONS
 from tests.kafka_helpers import producer

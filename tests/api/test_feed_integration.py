@@ -23,7 +23,7 @@ from websockets.sync.client import connect
 from api.app import create_app
 from api.clock import wall_clock_ms
 from cli.broker import free_port
-from shoppulse.kafka_config import kafka_python_config
+from kafka_io.config import kafka_python_config
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
 from shoppulse.topics import KPIS

@@ -23,12 +23,12 @@ from kafka import KafkaProducer
 from playwright.sync_api import Page, expect
 
 from cli.broker import free_port
+from kafka_io.config import kafka_python_config
 from shoppulse.alert_shape import alert
-from shoppulse.kafka_config import kafka_python_config
 from shoppulse.settings import Settings
-from shoppulse.simulation import Incident
 from shoppulse.timeutil import format_ts_ms
 from shoppulse.topics import ALERTS
+from simulator.simulation import Incident
 from tests.api.api_process import ApiProcess
 from tests.api.browser import (
     FULL_HD,

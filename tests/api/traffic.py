@@ -1,6 +1,6 @@
 """Simulated shop traffic through the real broker, in event time = wall time.
 
-:class:`LiveTraffic` runs the seeded :class:`~shoppulse.simulation.Simulator` from
+:class:`LiveTraffic` runs the seeded :class:`~simulator.simulation.Simulator` from
 ``backlog_s`` ago: the backlog is produced at once, then every event when the wall clock
 reaches its ``ts``, in a background thread, until :meth:`LiveTraffic.stop`. With
 ``yesterday_s`` the same stores' traffic of the same window one day earlier (from
@@ -18,9 +18,9 @@ from collections.abc import Sequence
 import orjson
 from kafka import KafkaProducer
 
-from shoppulse.kafka_config import kafka_python_config
+from kafka_io.config import kafka_python_config
 from shoppulse.settings import Settings
-from shoppulse.simulation import DAY_MS, Incident, SimEvent, Simulator
+from simulator.simulation import DAY_MS, Incident, SimEvent, Simulator
 
 
 def wall_ms() -> int:

@@ -12,7 +12,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from cli.simulate import add_arguments, run
-from shoppulse.kafka_config import kafka_python_config
+from kafka_io.config import kafka_python_config
 from shoppulse.settings import Settings
 from shoppulse.topics import SOURCE_TOPICS
 

@@ -16,9 +16,9 @@ import pytest
 
 from cli.simulate import add_arguments, run
 from shoppulse.settings import Settings
-from shoppulse.simulation import DIURNAL_PEAK, MINUTE_MS, SimEvent, Simulator
-from shoppulse.store_profiles import TrafficProfile
-from shoppulse.traffic_variance import Variance
+from simulator.simulation import DIURNAL_PEAK, MINUTE_MS, SimEvent, Simulator
+from simulator.store_profiles import TrafficProfile
+from simulator.traffic_variance import Variance
 from tests.cli.fake_producer import FakeProducer, install
 from tests.groundtruth import parse_ts_ms, read_jsonl
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from shoppulse.dashboards import HEADLINE_KPIS, render_all
-from shoppulse.grafana import DATASOURCE_UID, panel_targets, resolve
+from dashboards.generate import HEADLINE_KPIS, render_all
+from dashboards.grafana import DATASOURCE_UID, panel_targets, resolve
 from shoppulse.metric_names import KPI_METRICS, KPI_WINDOWS
 from tests.deploy.stack import DASHBOARDS_JSON, PROVISIONING, load_yaml
 

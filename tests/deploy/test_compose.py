@@ -26,9 +26,9 @@ from prometheus_client import CollectorRegistry, start_http_server
 
 from cli.broker import free_port
 from cli.main import build_parser
-from shoppulse.kafka_config import kafka_python_config
+from kafka_io.admin import ALL_TOPICS, TOPIC_CONFIGS
+from kafka_io.config import kafka_python_config
 from shoppulse.settings import Settings
-from shoppulse.topic_admin import ALL_TOPICS, TOPIC_CONFIGS
 from streams.metrics import WorkerMetrics
 from tests.deploy.stack import (
     ALERTMANAGER_BIN,

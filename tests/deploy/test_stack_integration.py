@@ -35,14 +35,14 @@ from kafka import KafkaProducer
 
 from cli.broker import free_port
 from cli.processes import Child, shoppulse_command
+from dashboards.generate import render_all
+from dashboards.grafana import panel_targets, resolve
+from kafka_io.admin import ensure_topics
+from kafka_io.config import kafka_python_config
 from shoppulse.alert_shape import alert
-from shoppulse.dashboards import render_all
-from shoppulse.grafana import panel_targets, resolve
-from shoppulse.kafka_config import kafka_python_config
 from shoppulse.kpis import REGISTRY, kpi_inputs
 from shoppulse.metric_names import KPI_METRIC_BY_NAME, KPI_METRICS
 from shoppulse.settings import Settings
-from shoppulse.topic_admin import ensure_topics
 from shoppulse.topics import ALERTS, CLICKS, ORDERS
 from tests.api.api_process import ApiProcess
 from tests.api.traffic import LiveTraffic, wall_ms

@@ -4,8 +4,8 @@ import math
 import random
 
 from shoppulse.detectors import DETECTOR_BY_NAME, Detector, DetectorSpec
+from shoppulse.diurnal import diurnal_factor
 from shoppulse.seasonal import SeasonalBaseline
-from shoppulse.simulation import diurnal_factor
 
 DAY = 1440
 T0 = 1_700_000_000_000 - 1_700_000_000_000 % 86_400_000  # a UTC midnight

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shoppulse.simulation import HOUR_MS, diurnal_factor
+from shoppulse.diurnal import HOUR_MS, diurnal_factor
 from shoppulse.targets import (
     ECOMMERCE_CURVE,
     FLAT_CURVE,

@@ -13,8 +13,8 @@ from kafka import KafkaProducer
 
 from shoppulse import topics
 from shoppulse.settings import Settings
-from shoppulse.simulation import Simulator
 from shoppulse.timeutil import parse_ts_ms
+from simulator.simulation import Simulator
 from tests.kafka_helpers import finals_by_minute, group_progress, poll_until, producer
 
 FINALS_TIMEOUT_S = 180.0

@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 
 from cli.broker import LocalKafka
+from kafka_io.admin import ensure_topics
 from shoppulse import topics
 from shoppulse.settings import Settings
-from shoppulse.topic_admin import ensure_topics
 from tests.conftest import WorkerFactory
 from tests.groundtruth import ground_truth
 from tests.kafka_helpers import collect_snapshots, poll_until, producer

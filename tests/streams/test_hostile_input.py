@@ -13,10 +13,10 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
+from kafka_io.config import kafka_python_config
 from shoppulse import topics
-from shoppulse.kafka_config import kafka_python_config
 from shoppulse.settings import Settings
-from shoppulse.simulation import Simulator
+from simulator.simulation import Simulator
 from tests.conftest import WorkerFactory
 from tests.groundtruth import ground_truth
 from tests.hostile import hostile_payloads

@@ -130,7 +130,7 @@ def test_long_horizon_covers_memory_kpis_exactly(
 def test_duplicates_count_once_and_bad_events_are_dead_lettered(
     settings: Settings, start_worker: WorkerFactory
 ) -> None:
-    from shoppulse.simulation import Simulator
+    from simulator.simulation import Simulator
 
     start_worker()
     rng = random.Random(5)

@@ -31,12 +31,12 @@ from kafka import KafkaConsumer, TopicPartition
 
 from cli import simulate
 from cli.processes import Child
+from kafka_io.config import kafka_python_config
 from shoppulse import topics
-from shoppulse.kafka_config import kafka_python_config
 from shoppulse.settings import Settings
-from shoppulse.simulation import DAY_MS, HOUR_MS, MINUTE_MS, Simulator
 from shoppulse.snapshot import KpiSnapshot
-from shoppulse.store_profiles import StoreShape, TrafficProfile
+from simulator.simulation import DAY_MS, HOUR_MS, MINUTE_MS, Simulator
+from simulator.store_profiles import StoreShape, TrafficProfile
 from tests.conftest import WorkerFactory
 from tests.groundtruth import GroundTruth, ground_truth, parse_ts_ms, read_jsonl
 from tests.kafka_helpers import collect_snapshots

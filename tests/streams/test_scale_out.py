@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 
+from kafka_io.admin import ensure_topics
 from shoppulse.settings import Settings
-from shoppulse.topic_admin import ensure_topics
 from tests.conftest import WorkerFactory
 from tests.groundtruth import ground_truth
 from tests.kafka_helpers import collect_snapshots, producer

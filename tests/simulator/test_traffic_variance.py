@@ -11,9 +11,10 @@ from collections import Counter
 
 import pytest
 
-from shoppulse import bench_traffic, traffic_variance
-from shoppulse.durations import DAY_MS, MINUTE_MS
-from shoppulse.traffic_variance import (
+from bench import traffic as bench_traffic
+from simulator import traffic_variance
+from simulator.durations import DAY_MS, MINUTE_MS
+from simulator.traffic_variance import (
     DAY_RANGE,
     LEVEL_RANGE,
     PAYMENT_LAG,

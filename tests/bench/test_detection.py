@@ -4,12 +4,12 @@ from typing import Any
 
 import pytest
 
-from shoppulse import detection_bench
-from shoppulse.bench_incidents import DAY_MINUTES, KINDS
-from shoppulse.bench_pipeline import PipelineRun
-from shoppulse.bench_report import compare
-from shoppulse.bench_traffic import HONEST, POISSON, SIZES, Dataset, StoreSeries
-from shoppulse.detection_bench import evaluate, excluded_minutes, generate, run_bench
+from bench import detection
+from bench.detection import evaluate, excluded_minutes, generate, run_bench
+from bench.incidents import DAY_MINUTES, KINDS
+from bench.pipeline import PipelineRun
+from bench.report import compare
+from bench.traffic import HONEST, POISSON, SIZES, Dataset, StoreSeries
 from shoppulse.detectors import DETECTORS, Sensitivity
 
 NAMES = [d.name for d in DETECTORS]
@@ -75,7 +75,7 @@ def fake_runs(monkeypatch: pytest.MonkeyPatch, runs: dict[str, PipelineRun]) -> 
     ) -> PipelineRun:
         return runs.get(store.name, PipelineRun(store.name, {}, store.minutes))
 
-    monkeypatch.setattr(detection_bench, "run_pipeline", run_pipeline)
+    monkeypatch.setattr(detection, "run_pipeline", run_pipeline)
 
 
 def test_false_alarms_and_delays_are_counted_as_documented(

@@ -4,10 +4,10 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 
+from kafka_io.admin import ALL_TOPICS, ensure_topics
+from kafka_io.config import kafka_python_config
 from shoppulse import topics
-from shoppulse.kafka_config import kafka_python_config
 from shoppulse.settings import Settings
-from shoppulse.topic_admin import ALL_TOPICS, ensure_topics
 
 pytestmark = pytest.mark.integration
 

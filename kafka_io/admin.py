@@ -9,8 +9,8 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
+from kafka_io.config import kafka_python_config
 from shoppulse import topics
-from shoppulse.kafka_config import kafka_python_config
 from shoppulse.settings import Settings
 
 log = logging.getLogger("shoppulse.topics")

@@ -1,7 +1,7 @@
 """The oracle of ``shoppulse bench-detect``: a CUSUM told the truth, the statistical limit.
 
 It knows the true expectation μ of every minute of the watched series
-(:meth:`shoppulse.bench_traffic.StoreSeries.truth`: the level with its day factor, shifts and
+(:meth:`bench.traffic.StoreSeries.truth`: the level with its day factor, shifts and
 wander; for a rate, given the observed denominators across the payment lag), the counts'
 distribution (Poisson, or gamma-Poisson with a known shape) and the incident's true relative
 change δ. It accumulates the exact log-likelihood ratio of "μ·(1 + δ)" against "μ" and

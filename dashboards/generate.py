@@ -1,6 +1,6 @@
 """ShopPulse's Grafana dashboards, generated from the KPI registry (``make dashboards``).
 
-``python -m shoppulse.dashboards dashboards/json`` writes one provisioned dashboard per
+``python -m dashboards.generate dashboards/json`` writes one provisioned dashboard per
 file; a test fails when the committed files differ from what this module generates.
 
 - **Store overview** (``shoppulse-overview``): today so far against yesterday up to the
@@ -31,7 +31,7 @@ from functools import partial
 from pathlib import Path
 from typing import Final
 
-from shoppulse.grafana import (
+from dashboards.grafana import (
     GRID_WIDTH,
     Json,
     custom_variable,
@@ -494,7 +494,7 @@ def write_all(directory: Path) -> list[Path]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
-        print("usage: python -m shoppulse.dashboards DIRECTORY", file=sys.stderr)
+        print("usage: python -m dashboards.generate DIRECTORY", file=sys.stderr)
         return 2
     for path in write_all(Path(args[0])):
         print(path)

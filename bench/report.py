@@ -18,8 +18,8 @@ from typing import Any, Final
 
 import numpy as np
 
-from shoppulse.bench_incidents import IncidentKind
-from shoppulse.bench_traffic import SIZES, Size, Traffic
+from bench.incidents import IncidentKind
+from bench.traffic import SIZES, Size, Traffic
 
 
 def _median(xs: Sequence[int]) -> float | None:

@@ -7,14 +7,14 @@ components carry what the detectors read (``sessions``, ``checkouts``, ``orders_
 ones in the 30-45 s bucket) and ``skus_tracked = 0`` (no stock feed: the inventory rules stay
 silent). :meth:`StoreDetectors.on_final` scores and learns; its signals (alerts in the
 Prometheus shape) are the benchmark's output. Minutes without events are skipped, as the
-worker never closes them (:attr:`~shoppulse.bench_traffic.StoreSeries.published`).
+worker never closes them (:attr:`~bench.traffic.StoreSeries.published`).
 
 What differs from the worker: the detector state is kept in memory, not read back from its
 table (the agent keeps it decoded too), and the snapshot's derived KPIs are computed only if
 something reads them (:class:`LazyKpis`; the detectors read components).
 
 >>> import numpy as np
->>> from shoppulse.bench_traffic import simulate_store
+>>> from bench.traffic import simulate_store
 >>> store, _ = simulate_store("s", "small", 2, [], np.random.default_rng(1))
 >>> run = run_pipeline(store)
 >>> run.store, run.published == int(store.published.sum()), sorted(run.transitions)[:2]
@@ -30,7 +30,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from shoppulse.bench_traffic import MINUTE_MS, T0_MS, StoreSeries
+from bench.traffic import MINUTE_MS, T0_MS, StoreSeries
 from shoppulse.detectors import DETECTORS, Sensitivity
 from shoppulse.histogram import FIRST_RESPONSE_S, component_names
 from shoppulse.kpis import derive_kpis

@@ -1,6 +1,6 @@
 """Store profiles: traffic shapes real shops have and the steady simulator lacks.
 
-:class:`shoppulse.simulation.Simulator` makes dense, steady traffic. Real shops
+:class:`simulator.simulation.Simulator` makes dense, steady traffic. Real shops
 also look like this, and each profile turns one store (or every store, ``*``)
 into one of them:
 
@@ -19,7 +19,7 @@ into one of them:
 * ``out_of_order`` — a late producer: each event is *sent* at its ``ts`` plus a
   seeded delay in ``[0, max]`` (see :func:`send_order`); keep ``max`` at most
   the worker's ``grace_s`` and no event is ever late;
-* ``variance`` — traffic as wild as real shops' (:mod:`shoppulse.traffic_variance`):
+* ``variance`` — traffic as wild as real shops' (:mod:`simulator.traffic_variance`):
   the session and chat rate times a weekday factor (``weekday=1.05/1/1/1/0.92/1.12/1.18``,
   Monday first), a log-normal day factor (``day_sd=0.12``, clipped to 0.7-1.4), a
   persistent ±15-30 % level shift one day in ``shift_days=14`` (``shift=0.15/0.3``), an
@@ -27,7 +27,7 @@ into one of them:
   gamma factor per minute (``k=100``: sessions per minute have ``Var = μ + μ²/k``;
   ``k=inf``: Poisson); a day factor of the conversion (``conversion_sd=0.05``); payments
   0-3 minutes after their checkout (``lag=0.4/0.3/0.2/0.1``). ``shoppulse simulate``
-  applies it to every store unless ``--tame``; the :class:`~shoppulse.simulation.Simulator`
+  applies it to every store unless ``--tame``; the :class:`~simulator.simulation.Simulator`
   only when given.
 
 ``night_silent``, ``burst`` and ``gap`` also take ``rate=``. Profiles stack:
@@ -65,8 +65,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Final, Literal, Protocol, TypeVar, cast, get_args
 
 from shoppulse import topics
-from shoppulse.durations import DAY_MS, HOUR_MS, MINUTE_MS, parse_duration_ms
-from shoppulse.traffic_variance import Variance
+from simulator.durations import DAY_MS, HOUR_MS, MINUTE_MS, parse_duration_ms
+from simulator.traffic_variance import Variance
 
 ProfileName = Literal["steady", "tiny", "night_silent", "burst", "gap", "out_of_order", "variance"]
 PROFILE_NAMES: Final[tuple[str, ...]] = get_args(ProfileName)

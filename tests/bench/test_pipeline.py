@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from shoppulse.bench_pipeline import LazyKpis, PipelineRun, minute_components, run_pipeline
-from shoppulse.bench_traffic import HONEST, MINUTE_MS, T0_MS, simulate_store
+from bench.pipeline import LazyKpis, PipelineRun, minute_components, run_pipeline
+from bench.traffic import HONEST, MINUTE_MS, T0_MS, simulate_store
 from shoppulse.detectors import DETECTORS
 from shoppulse.kpis import derive_kpis
 from shoppulse.snapshot import KpiSnapshot

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shoppulse.bench_incidents import DAY_MINUTES
-from shoppulse.bench_oracle import calibrate_threshold, cusum_alarms, cusum_steps
-from shoppulse.bench_traffic import HONEST, POISSON, generate, simulate_store
+from bench.incidents import DAY_MINUTES
+from bench.oracle import calibrate_threshold, cusum_alarms, cusum_steps
+from bench.traffic import HONEST, POISSON, generate, simulate_store
 
 
 def reference_alarms(steps: list[float], threshold: float) -> list[int]:

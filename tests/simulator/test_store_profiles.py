@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shoppulse import durations, store_profiles
 from shoppulse.events import Rejection, decode_event
-from shoppulse.simulation import DAY_MS, HOUR_MS, MINUTE_MS, SimEvent, Simulator
-from shoppulse.store_profiles import StoreShape, TrafficProfile, send_order, shape_stores
-from shoppulse.traffic_variance import Variance
+from simulator import durations, store_profiles
+from simulator.simulation import DAY_MS, HOUR_MS, MINUTE_MS, SimEvent, Simulator
+from simulator.store_profiles import StoreShape, TrafficProfile, send_order, shape_stores
+from simulator.traffic_variance import Variance
 
 MIDNIGHT_MS = 1_699_920_000_000  # 2023-11-14T00:00:00Z
 

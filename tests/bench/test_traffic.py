@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from shoppulse.bench_incidents import DAY_MINUTES
-from shoppulse.bench_traffic import (
+from bench.incidents import DAY_MINUTES
+from bench.traffic import (
     CONVERSION,
     DAY_RANGE,
     DISPERSION,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shoppulse.bench_incidents import (
+from bench.incidents import (
     DAY_MINUTES,
     INCIDENT_MINUTES,
     INCIDENT_TYPES,
@@ -14,7 +14,7 @@ from shoppulse.bench_incidents import (
     IncidentKind,
     incident_starts,
 )
-from shoppulse.bench_traffic import (
+from bench.traffic import (
     CONVERSION,
     HONEST,
     POISSON,

@@ -1,6 +1,6 @@
 """Render the KPI reference page (``docs/kpis.md``) from the registry.
 
-``make docs`` (``python -m shoppulse.kpidoc docs/kpis.md``) rewrites it; a test
+``make docs`` (``python -m cli.kpidoc docs/kpis.md``) rewrites it; a test
 fails when the page and the registry disagree.
 
 >>> "| `gmv_minor` |" in render_markdown()

@@ -1,7 +1,7 @@
 """Traffic as wild as real shops': the ``variance`` store profile of the simulator.
 
 Real shops' traffic is not a Poisson process around a fixed daily curve. Under the
-``variance`` profile (:mod:`shoppulse.store_profiles`) the simulator multiplies each
+``variance`` profile (:mod:`simulator.store_profiles`) the simulator multiplies each
 store's session (and chat) arrival rate at time ``t`` of the store's local day ``d`` by
 
     weekday(d) · day(d) · shift(d) · exp(w(t)) · G(minute of t)
@@ -28,9 +28,9 @@ Besides the level:
   0.4, 0.3, 0.2, 0.1 (mean 1 minute), the ``placed`` event in between.
 
 These are the defaults of ``shoppulse bench-detect``'s honest traffic
-(:mod:`shoppulse.bench_traffic`, whose counts per minute are drawn the same way); a test keeps
-the two equal. They are repeated here rather than imported: ``bench_traffic`` builds on the
-simulator (and numpy), the simulator must not build on it.
+(:mod:`bench.traffic`, whose counts per minute are drawn the same way); a test keeps
+the two equal. They are repeated here rather than imported: the benchmark (``bench``) builds on
+numpy, the simulator must not build on it.
 
 The level multiplies the store's rate as given, so over a week its mean is about 4 % above
 it (the weekday factors average 1.04). Everything is seeded by ``(seed, store id)``: a day's
@@ -64,7 +64,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Final
 
-from shoppulse.durations import DAY_MS, MINUTE_MS
+from simulator.durations import DAY_MS, MINUTE_MS
 
 #: Level factor per weekday, Monday first.
 WEEKDAY_FACTORS: Final = (1.05, 1.0, 1.0, 1.0, 0.92, 1.12, 1.18)

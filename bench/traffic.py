@@ -8,7 +8,7 @@ sessions, payments in the minute of their checkout), kept for comparison.
 
     λ(t) = base(size) · diurnal(t) · weekday(d) · day(d) · shift(d) · exp(w(t))
 
-* ``diurnal``: :func:`shoppulse.simulation.diurnal_factor` (quiet nights, about 0.14 of the
+* ``diurnal``: :func:`shoppulse.diurnal.diurnal_factor` (quiet nights, about 0.14 of the
   mean at 04:00; peaks at 12:30 and 20:30);
 * ``weekday`` (Monday first): honest 1.05, 1, 1, 1, 0.92 (Friday), 1.12, 1.18; poisson 1 on
   weekdays and 1.15 on weekends. Day 0 is a Monday;
@@ -62,7 +62,7 @@ from typing import Final, Literal, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from shoppulse.bench_incidents import (
+from bench.incidents import (
     DAY_MINUTES,
     INCIDENT_MINUTES,
     INCIDENT_TYPES,
@@ -72,7 +72,7 @@ from shoppulse.bench_incidents import (
     effects,
     incident_starts,
 )
-from shoppulse.simulation import DIURNAL_PEAK, diurnal_factor
+from shoppulse.diurnal import DIURNAL_PEAK, diurnal_factor
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

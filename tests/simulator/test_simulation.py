@@ -10,9 +10,9 @@ from collections import Counter, defaultdict
 import orjson
 import pytest
 
-from shoppulse import simulation
 from shoppulse.events import ChatEvent, OrderEvent, Rejection, decode_event
-from shoppulse.simulation import (
+from simulator import simulation
+from simulator.simulation import (
     DAY_MS,
     HOUR_MS,
     MINUTE_MS,
@@ -22,7 +22,7 @@ from shoppulse.simulation import (
     diurnal_factor,
     parse_duration_ms,
 )
-from shoppulse.store_profiles import TrafficProfile
+from simulator.store_profiles import TrafficProfile
 
 MIDNIGHT_MS = 1_699_920_000_000  # 2023-11-14T00:00:00Z
 NOON_MS = MIDNIGHT_MS + 12 * HOUR_MS

@@ -1,26 +1,26 @@
 """The detection benchmark behind ``shoppulse bench-detect``: simulated shops, injected
 incidents, the pipeline's detectors against an oracle CUSUM.
 
-* **Traffic** (:mod:`shoppulse.bench_traffic`): per store, a minute series of its funnel over
+* **Traffic** (:mod:`bench.traffic`): per store, a minute series of its funnel over
   ``warmup_days`` (2) + ``days`` measured days (28) — tiny, small and large stores (weekday
   peaks of 0.5, 3 and 10 paid orders a minute), quiet nights, weekday and weekend levels,
   log-normal day factors, persistent level shifts, a slow wander of the level, gamma-Poisson
   sessions and payments 0-3 minutes after their checkout. The ``poisson`` profile is the
   tame traffic of earlier versions (a fixed curve, Poisson counts, no payment lag).
-* **Incidents** (:mod:`shoppulse.bench_incidents`): stores are *clean* (the false-alarm
+* **Incidents** (:mod:`bench.incidents`): stores are *clean* (the false-alarm
   measurement) or carry one incident kind, 60 minutes at a random time of day on every other
   measured day: conversion drops of 20/30/50 %, a checkout outage, a chat surge, a traffic
   spike x3, a traffic drop -50 % and a GMV dip -40 %.
-* **Pipeline** (:mod:`shoppulse.bench_pipeline`): each store's minutes with events go through
+* **Pipeline** (:mod:`bench.pipeline`): each store's minutes with events go through
   :class:`~shoppulse.store_detectors.StoreDetectors` as final snapshots, as in the worker; its
   signals are the output. Stores run in parallel processes (``jobs``).
 * **Evaluation** (here): a false alarm is a firing transition on a measured day outside every
   incident window and the 30 minutes after it (every store has all detectors). An incident is
   detected when its kind's detector makes a firing transition inside the window; the delay is
   that minute - start.
-* **Oracle** (:mod:`shoppulse.bench_oracle`): a CUSUM told the true expectation and change,
+* **Oracle** (:mod:`bench.oracle`): a CUSUM told the true expectation and change,
   its threshold calibrated on the clean stores of the size to the detector's false-alarm rate.
-* **Figures** (:mod:`shoppulse.bench_report`).
+* **Figures** (:mod:`bench.report`).
 
 Everything is deterministic for a seed (each store has its own random streams).
 
@@ -44,7 +44,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 import numpy as np
 import numpy.typing as npt
 
-from shoppulse.bench_incidents import (
+from bench.incidents import (
     AFTERMATH_MINUTES,
     DAY_MINUTES,
     INCIDENT_TYPES,
@@ -52,10 +52,10 @@ from shoppulse.bench_incidents import (
     Incident,
     IncidentKind,
 )
-from shoppulse.bench_oracle import calibrate_threshold, cusum_alarms, cusum_steps
-from shoppulse.bench_pipeline import PipelineRun, run_pipeline
-from shoppulse.bench_report import NOTES, BenchResult, FalseAlarms, KindResult, compare
-from shoppulse.bench_traffic import (
+from bench.oracle import calibrate_threshold, cusum_alarms, cusum_steps
+from bench.pipeline import PipelineRun, run_pipeline
+from bench.report import NOTES, BenchResult, FalseAlarms, KindResult, compare
+from bench.traffic import (
     HONEST,
     SIZES,
     TRAFFIC,
@@ -98,7 +98,7 @@ def run_pipelines(
     on_done: Step | None = None,
     sensitivity: Sensitivity = "default",
 ) -> dict[str, PipelineRun]:
-    """:func:`~shoppulse.bench_pipeline.run_pipeline` of every store, in ``jobs`` processes
+    """:func:`~bench.pipeline.run_pipeline` of every store, in ``jobs`` processes
     (1: in this one); ``on_done(store name)`` as each finishes."""
     done = on_done or (lambda _name: None)
     out: dict[str, PipelineRun] = {}

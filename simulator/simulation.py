@@ -25,12 +25,12 @@ offset for its diurnal curve):
 * inventory: every SKU's level at the start, a new level after each sale, and
   restocks when a level falls to its reorder point;
 * :class:`Incident` s: conversion drop, stock-out, chat surge, traffic spike;
-* store profiles (``profiles=``, :mod:`shoppulse.store_profiles`): tiny, night-silent,
+* store profiles (``profiles=``, :mod:`simulator.store_profiles`): tiny, night-silent,
   bursty, gapped and out-of-order stores, as real shops are. An ``out_of_order``
   store's events still come out here in event-time order; the order a late
-  producer *sends* them in is :func:`shoppulse.store_profiles.send_order`'s;
+  producer *sends* them in is :func:`simulator.store_profiles.send_order`'s;
 * traffic as wild as real shops' under the ``variance`` profile
-  (:mod:`shoppulse.traffic_variance`): the session and chat rate times weekday, day,
+  (:mod:`simulator.traffic_variance`): the session and chat rate times weekday, day,
   level-shift and slow-wander factors and a gamma factor per minute (sessions per minute
   ``Var = μ + μ²/100``), a day factor of the conversion, and payments 0-3 minutes after
   their checkout (0.4/0.3/0.2/0.1). Without it arrivals are Poisson around the daily
@@ -54,7 +54,7 @@ True
 
 Real shops' variance is a profile (``shoppulse simulate`` applies it unless ``--tame``):
 
->>> from shoppulse.store_profiles import TrafficProfile
+>>> from simulator.store_profiles import TrafficProfile
 >>> wild = Simulator(2, 7, 1_700_000_000_000, 200.0, profiles=[TrafficProfile("variance")])
 >>> wild.store("store-001").variance is not None, [e.key for e in wild.take(2)]
 (True, ['store-001', 'store-001'])
@@ -74,12 +74,14 @@ from functools import partial
 from typing import Any, Final, Literal, cast, get_args
 
 from shoppulse import topics
-from shoppulse.durations import DAY_MS as DAY_MS
-from shoppulse.durations import HOUR_MS as HOUR_MS
-from shoppulse.durations import MINUTE_MS as MINUTE_MS
-from shoppulse.durations import parse_duration_ms as parse_duration_ms
-from shoppulse.store_profiles import StoreShape, TrafficProfile, shape_stores
-from shoppulse.traffic_variance import VarianceTrack
+from shoppulse.diurnal import DIURNAL_PEAK as DIURNAL_PEAK
+from shoppulse.diurnal import diurnal_factor as diurnal_factor
+from simulator.durations import DAY_MS as DAY_MS
+from simulator.durations import HOUR_MS as HOUR_MS
+from simulator.durations import MINUTE_MS as MINUTE_MS
+from simulator.durations import parse_duration_ms as parse_duration_ms
+from simulator.store_profiles import StoreShape, TrafficProfile, shape_stores
+from simulator.traffic_variance import VarianceTrack
 
 IncidentKind = Literal["conversion_drop", "stock_out", "chat_surge", "traffic_spike"]
 INCIDENT_KINDS: Final[tuple[str, ...]] = get_args(IncidentKind)
@@ -148,36 +150,6 @@ _THINK_MS: Final = 6_000.0  # mean time between a visitor's clicks
 #: Sessions per minute of a store with size factor 1.0 at the daily-average hour,
 #: when no total ``events_per_s`` is given (≈ 10 paid orders a minute).
 DEFAULT_SESSIONS_PER_MIN: Final = 200.0
-
-
-def _diurnal_raw(hour: float) -> float:
-    def bump(center: float, width: float) -> float:
-        d = abs(hour - center)
-        d = min(d, 24.0 - d)
-        return math.exp(-0.5 * (d / width) ** 2)
-
-    return 0.08 + 0.9 * bump(12.5, 2.3) + 1.3 * bump(20.5, 1.9) + 0.35 * bump(9.0, 1.5)
-
-
-_RAW_CURVE: Final = [_diurnal_raw(m / 60.0) for m in range(1440)]
-_CURVE_MEAN: Final = sum(_RAW_CURVE) / len(_RAW_CURVE)
-_DIURNAL: Final[tuple[float, ...]] = tuple(v / _CURVE_MEAN for v in _RAW_CURVE)
-#: The highest value of :func:`diurnal_factor` (the evening peak).
-DIURNAL_PEAK: Final = max(_DIURNAL)
-
-
-def diurnal_factor(local_ms: int) -> float:
-    """Traffic multiplier at a local time of day; its mean over a day is 1.
-
-    Low at night, a mid-day peak around 12:30 and a higher evening peak around 20:30.
-
-    >>> night, noon, evening = (diurnal_factor(h * HOUR_MS) for h in (4, 12, 20))
-    >>> night < 0.2 < 1.0 < noon < evening < DIURNAL_PEAK + 1e-9
-    True
-    >>> round(sum(diurnal_factor(m * MINUTE_MS) for m in range(1440)) / 1440, 6)
-    1.0
-    """
-    return _DIURNAL[(local_ms % DAY_MS) // MINUTE_MS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,7 +318,7 @@ class Simulator:
     store of size 1). ``diurnal=False`` keeps the rate flat. ``rfc3339_share`` of
     events carry ``ts`` as RFC 3339 text in the store's UTC offset, the rest as
     epoch milliseconds. ``profiles`` shape single stores' traffic
-    (:class:`~shoppulse.store_profiles.TrafficProfile`). ``currencies`` gives the first
+    (:class:`~simulator.store_profiles.TrafficProfile`). ``currencies`` gives the first
     stores their currency, and with it their region's UTC offset (:data:`CURRENCIES`); the
     others take the default rotation.
 

@@ -1,6 +1,6 @@
 """Time spans of the simulator and its store profiles: unit constants and ``10m``-style text.
 
-A module of its own so that :mod:`shoppulse.simulation` and :mod:`shoppulse.store_profiles`
+A module of its own so that :mod:`simulator.simulation` and :mod:`simulator.store_profiles`
 can both use it (the simulator builds on the profiles, not the other way round).
 
 >>> parse_duration_ms("17h") == 17 * HOUR_MS
