@@ -43,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "week and the last 25 hours; less is that many days straight (0: none)",
     )
     parser.add_argument(
+        "--full-history",
+        action="store_true",
+        help="backfill every day of --history-days straight (a week is about 5 times the "
+        "events of the default history, and takes as much longer)",
+    )
+    parser.add_argument(
         "--incident-after",
         default="1m",
         help="the checkout outage starts this long after the live run (default: 1m; 0: none)",
@@ -76,7 +82,13 @@ BACKFILL_TIMEOUT_S = 600.0
 def _start_traffic(args: argparse.Namespace, settings: Settings) -> DemoTraffic:
     now_ms = int(time.time() * 1000)
     the_plan = plan(
-        now_ms, args.stores, args.seed, args.history_days, args.rate, min(args.rate, QUIET_RATE)
+        now_ms,
+        args.stores,
+        args.seed,
+        args.history_days,
+        args.rate,
+        min(args.rate, QUIET_RATE),
+        straight=args.full_history,
     )
     after = parse_duration_ms(args.incident_after.removeprefix("+"))
     traffic = DemoTraffic(

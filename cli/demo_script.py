@@ -4,8 +4,8 @@
 19, and the API compares with yesterday and last week), :class:`DemoTraffic` produces it oldest
 first as fast as the producer goes, then, once event time has caught up with the wall clock,
 paces the same :class:`~simulator.simulation.Simulator` in real time and switches on a checkout
-outage (``conversion_drop`` with factor 0: checkouts go on, no order is paid) in the busiest
-store a few minutes into the live run.
+outage (``conversion_drop`` with factor 0: checkouts go on, no order is paid) in the busy
+store a minute into the live run.
 
 History budget: the worker counts about 15-25k events/s on two cores, and a checkout outage is
 seen within minutes only in a store with a few paid orders a minute (about one event in a
@@ -13,8 +13,8 @@ hundred is a paid order). A full week at that rate is millions of events, so the
 the stretches the product reads most: the two hours around this time last week (the
 ``last_week`` comparisons of the 1m, 5m and 1h windows) and the last 25 hours (the ``yesterday``
 comparisons, and a day that warms every hour of the detectors' daily profiles); the stores are
-silent in between (a ``gap`` profile). Today-so-far comparisons reach back to midnight and
-are partial.
+silent in between (a ``gap`` profile; ``straight=True`` fills it, about 5 times the events).
+Today-so-far comparisons reach back to midnight and are partial.
 """
 
 from __future__ import annotations
@@ -78,14 +78,22 @@ class Plan:
 
 
 def plan(
-    now_ms: int, stores: int, seed: int, history_days: float, busy_rate: float, quiet_rate: float
+    now_ms: int,
+    stores: int,
+    seed: int,
+    history_days: float,
+    busy_rate: float,
+    quiet_rate: float,
+    *,
+    straight: bool = False,
 ) -> Plan:
     """The history for ``stores`` stores ending ``now_ms``.
 
     ``history_days`` >= 7: the two hours around this time last week and the last 25 hours;
-    shorter: that many days straight. The busy store (``store-001``) is placed in the region
-    where it is day now (:func:`daytime_currency`) and sends ``busy_rate`` events/s now: its
-    daily mean is that over the daily curve's factor now, so that its checkouts are frequent
+    shorter, or ``straight``: that many days straight. The busy store (``store-001``) is
+    placed in the region where it is day now (:func:`daytime_currency`) and sends
+    ``busy_rate`` events/s now: its daily mean is that over the daily curve's factor now, so
+    that its checkouts are frequent
     enough for an outage to be seen within minutes at any hour the demo starts. The others
     send ``quiet_rate`` events/s, a daily mean.
 
@@ -96,6 +104,8 @@ def plan(
     27
     >>> p.covered_ms(p.now_ms) == p.history_ms
     True
+    >>> round(plan(1_765_000_000_000, 3, 1, 8, 5.0, 0.4, straight=True).history_ms / 3_600_000)
+    192
     """
     busy = "store-001"
     first = daytime_currency(now_ms + 5 * MINUTE_MS)
@@ -103,7 +113,7 @@ def plan(
     now_factor = diurnal_factor(now_ms + 5 * MINUTE_MS + region_offset_min(first) * MINUTE_MS)
     mean_rate = round(busy_rate / now_factor, 2)
     rates = {f"store-{i:03d}": (mean_rate if i == 1 else quiet_rate) for i in range(1, stores + 1)}
-    if history_days < 7:
+    if history_days < 7 or straight:
         start = now_ms - round(history_days * DAY_MS)
         return Plan(now_ms, start - start % MINUTE_MS, (), busy, rates, currencies)
     week_ago = now_ms - 7 * DAY_MS
