@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--full-history",
         action="store_true",
-        help="backfill every day of --history-days straight (a week is about 5 times the "
+        help="backfill every day of --history-days straight (a week is about 6 times the "
         "events of the default history, and takes as much longer)",
     )
     parser.add_argument(
