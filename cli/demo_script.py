@@ -13,8 +13,8 @@ hundred is a paid order). A full week at that rate is millions of events, so the
 the stretches the product reads most: the two hours around this time last week (the
 ``last_week`` comparisons of the 1m, 5m and 1h windows) and the last 25 hours (the ``yesterday``
 comparisons, and a day that warms every hour of the detectors' daily profiles); the stores are
-silent in between (a ``gap`` profile; ``straight=True`` fills it: a week is about 6 times the events).
-Today-so-far comparisons reach back to midnight and are partial.
+silent in between (a ``gap`` profile; ``straight=True`` fills it: a week is about 6 times
+the events). Today-so-far comparisons reach back to midnight and are partial.
 """
 
 from __future__ import annotations
