@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import InitErrorDetails
 
-from shoppulse.targets import describe_validation_error, parse_yaml_mapping
+from shoppulse.yaml_validation import describe_validation_error, parse_yaml_mapping
 
 M = TypeVar("M", bound=BaseModel)
 

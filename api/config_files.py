@@ -1,8 +1,8 @@
 """The API's configuration files, read and parsed once at start-up (IO at the edge).
 
-``SHOPPULSE_TARGETS_FILE`` (daily GMV targets, :func:`shoppulse.targets.load_targets`) and
+``SHOPPULSE_TARGETS_FILE`` (daily GMV targets, :func:`shoppulse.targets_file.load_targets`) and
 ``SHOPPULSE_SCORECARDS_FILE`` (role scorecards,
-:func:`shoppulse.scorecards.load_scorecard_config`) are optional: without them there are no
+:func:`shoppulse.scorecards_file.load_scorecard_config`) are optional: without them there are no
 targets and the scorecards use the article's weights. A file that is missing, unreadable
 or invalid stops start-up with a :class:`ConfigFileError` naming the setting, the file and
 the failing field.
@@ -24,9 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from shoppulse.scorecards import ScorecardConfig, ScorecardConfigError, load_scorecard_config
+from shoppulse.scorecard_config import ScorecardConfig
+from shoppulse.scorecards_file import ScorecardConfigError, load_scorecard_config
 from shoppulse.settings import Settings
-from shoppulse.targets import TargetBook, TargetsError, load_targets
+from shoppulse.targets import TargetBook
+from shoppulse.targets_file import TargetsError, load_targets
 
 _T = TypeVar("_T")
 

@@ -2,7 +2,7 @@
 
 Low at night, a mid-day peak and a higher evening peak; its mean over a day is 1. The
 simulator paces its sessions by it (:mod:`simulator.simulation`) and the targets' default
-``ecommerce`` curve is it averaged over each hour (:mod:`shoppulse.targets`).
+``ecommerce`` curve is it averaged over each hour (:mod:`shoppulse.target_curves`).
 """
 
 from __future__ import annotations

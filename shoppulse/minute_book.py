@@ -39,10 +39,10 @@ from typing import Any, Final, Literal
 import orjson
 
 from shoppulse import jsonbytes
-from shoppulse.agents import add_agent_counts, agent_components
 from shoppulse.components import Components
 from shoppulse.events import ChatEvent, InventoryEvent, OrderEvent, Rejection, ShopEvent
 from shoppulse.inventory import SkuLevel, merge_level
+from shoppulse.service_agents import add_agent_counts, agent_components
 from shoppulse.snapshot import KpiSnapshot
 from shoppulse.store_memory import CHAT_ASSIST_WINDOW_MS, Change, StoreMemory
 from shoppulse.windows import TumblingWindow
@@ -80,7 +80,7 @@ class OpenMinute:
     paid: list[tuple[str, int]] = field(default_factory=list)
     """(customer_id, event time) of this minute's paid orders, for chat assistance."""
     agents: dict[str, dict[str, int]] = field(default_factory=dict)
-    """Per-agent service components (``shoppulse.agents``)."""
+    """Per-agent service components (``shoppulse.service_agents``)."""
     journal: dict[tuple[str, str], Change] = field(default_factory=dict)
     """The store-memory changes its events caused, persisted with its event ids."""
     segments_written: int = 0

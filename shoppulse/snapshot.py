@@ -36,7 +36,7 @@ class KpiSnapshot:
     sketches: Mapping[str, str] = field(default_factory=dict)
     """Base64 HyperLogLog sketches of the distinct components (see ``shoppulse.hll``)."""
     agents: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-    """Per-agent service components (see ``shoppulse.agents``)."""
+    """Per-agent service components (see ``shoppulse.service_agents``)."""
 
     def __post_init__(self) -> None:
         if not self.kpis:

@@ -9,7 +9,7 @@ from api.deps import ApiConfigDep, ReaderDep
 from api.routers.common import StoreQuery, now_utc, require_one_store
 from api.schemas import AgentScorecardOut, ScorecardOut, ScorecardsOut, ScorePartOut
 from api.view import KpiView
-from shoppulse.agents import agent_kpis
+from shoppulse.pace import pace
 from shoppulse.scorecards import (
     SalesInputs,
     Scorecard,
@@ -17,7 +17,8 @@ from shoppulse.scorecards import (
     score_sales,
     score_service,
 )
-from shoppulse.targets import local_day_bounds, pace
+from shoppulse.service_agents import agent_kpis
+from shoppulse.target_curves import local_day_bounds
 from shoppulse.timeutil import epoch_ms, format_ts_ms
 
 router = APIRouter(prefix="/api/v1", tags=["scorecards"])

@@ -12,7 +12,8 @@ from api.deps import ApiConfigDep, ReaderDep
 from api.routers.common import StoreQuery, now_utc, require_one_store
 from api.schemas import ComparisonWindowOut, TargetOut
 from api.view import KpiView
-from shoppulse.targets import StoreTarget, pace
+from shoppulse.pace import pace
+from shoppulse.targets import StoreTarget
 from shoppulse.timeutil import format_ts_ms
 
 router = APIRouter(prefix="/api/v1", tags=["targets"])
