@@ -20,7 +20,10 @@ aiokafka's from the caller's thread. aiokafka's fetcher is not thread-safe: a se
 worker's thread while the consumer thread drains fetched records can raise ``KeyError`` in
 ``Fetcher.fetched_records`` and crash the worker (seen in the stack test under load; also
 robinhood/aiokafka#19). The worker seeks often (its rewinds, ADR 12), so
-:meth:`BoundedCommitConsumer._seek` runs the seek in the consumer thread.
+:meth:`BoundedCommitConsumer.seek_partition` runs the seek in the consumer thread.
+
+Faust's private hooks and attributes are reached through :mod:`streams.faust_internals`
+(ADR 21): this consumer overrides its public hooks, not Faust's private methods.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 from aiokafka import AIOKafkaConsumer
-from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
+
+from streams import faust_internals as internals
 
 CommitBound = Callable[[Mapping[tuple[str, int], int]], Mapping[tuple[str, int], int]]
 BatchHandler = Callable[[int, list[Any]], Awaitable[None]]
@@ -39,7 +43,7 @@ BatchHandler = Callable[[int, list[Any]], Awaitable[None]]
 ``ConsumerRecord``), in offset order per partition."""
 
 
-class BoundedCommitConsumer(faust_aiokafka.Consumer):
+class BoundedCommitConsumer(internals.HookedConsumer):
     """The aiokafka consumer of Faust whose commits pass through ``commit_bound``."""
 
     commit_bound: CommitBound | None = None
@@ -69,9 +73,10 @@ class BoundedCommitConsumer(faust_aiokafka.Consumer):
         if not wanted:
             return False
         await self.app.producer.flush()
-        return await self._commit(wanted)
+        return await self.commit_to_broker(wanted)
 
-    async def _commit(self, offsets: Mapping[TP, int]) -> bool:
+    async def commit_to_broker(self, offsets: Mapping[TP, int]) -> bool:
+        """Every commit (Faust's and :meth:`commit_persisted`'s), within ``commit_bound``."""
         bound = self.commit_bound
         if bound is not None:
             allowed = bound({(tp.topic, tp.partition): o for tp, o in offsets.items()})
@@ -82,23 +87,23 @@ class BoundedCommitConsumer(faust_aiokafka.Consumer):
             }
             if not offsets:
                 return False
-        done = bool(await super()._commit(offsets))
+        done = await self.faust_commit(offsets)
         if done:
             self._persisted_commits.update(offsets)
         return done
 
-    async def _drain_messages(self, fetcher: Any) -> None:  # the fetcher's one task
+    async def drain_fetches(self, fetcher: Any) -> None:  # the fetcher's one task
         """Fetch until stopped: batch topics' records as one list per fetch, others as Faust
         does (record by record to its streams, skipping records below the read offset)."""
         deliver = self.deliver_batch
         batch_topics = self.batch_topics
         if deliver is None or not batch_topics:
-            await super()._drain_messages(fetcher)
+            await self.faust_drain_messages(fetcher)
             return
-        fetcher_stopped = fetcher._stopped.is_set
+        fetcher_stopped = internals.stopped_event(fetcher).is_set
         try:
-            while not (self._stopped.is_set() or fetcher_stopped()):
-                records, active = await self._wait_next_records(1.0)
+            while not (internals.stopped_event(self).is_set() or fetcher_stopped()):
+                records, active = await internals.next_records(self, 1.0)
                 await asyncio.sleep(0)
                 if not records or self.should_stop:
                     continue
@@ -111,7 +116,7 @@ class BoundedCommitConsumer(faust_aiokafka.Consumer):
                 batch: list[Any] = []
                 for tp, tp_records in records.items():
                     paused = active is not None and tp not in active
-                    if paused and tp not in self._buffered_partitions:
+                    if paused and tp not in internals.buffered_partitions(self):
                         continue
                     if tp.topic in batch_topics:
                         batch.extend(tp_records)
@@ -130,28 +135,30 @@ class BoundedCommitConsumer(faust_aiokafka.Consumer):
     async def _deliver_one(self, tp: TP, record: Any) -> None:
         """One record of a non-batch topic to Faust's streams, as Faust's own loop does."""
         offset = record.offset
-        read = self._read_offset[tp]
+        read = internals.read_offset(self, tp)
         if read is not None and offset < read:
             return  # already read (Faust drops it too)
         if read and offset - read > 1 and self.app.topics.acks_enabled_for(record.topic):
-            await self._add_gap(tp, read + 1, offset)  # so acknowledgements can pass the gap
-        if self._commit_every is not None and self._n_acked >= self._commit_every:
-            self._n_acked = 0
+            await internals.add_gap(self, tp, read + 1, offset)  # so acks can pass the gap
+        every = internals.commit_every(self)
+        if every is not None and internals.acked_count(self) >= every:
+            internals.reset_acked_count(self)
             await self.commit()
-        await self.wait_first(self.callback(self._to_message(tp, record)), self.suspend_flow.wait())
-        self._read_offset[tp] = offset
+        message = internals.to_message(self, tp, record)
+        await self.wait_first(self.callback(message), self.suspend_flow.wait())
+        internals.set_read_offset(self, tp, offset)
 
-    async def _seek(self, partition: TP, offset: int) -> None:
+    async def seek_partition(self, partition: TP, offset: int) -> None:
         """Seek in the consumer thread, where aiokafka's fetcher runs (see the module
         docstring), not from this one."""
-        thread: Any = self._thread
-        aio: AIOKafkaConsumer = thread._ensure_consumer()
+        thread = internals.consumer_thread(self)
+        aio: AIOKafkaConsumer = internals.aiokafka_consumer(self)
         await thread.call_thread(aio.seek, partition, offset)
 
     async def committed_offsets(self, tps: Iterable[TP]) -> dict[TP, int | None]:
         """The group's committed offsets, asked of the coordinator (not Faust's cache)."""
-        thread: Any = self._thread
-        aio: AIOKafkaConsumer = thread._ensure_consumer()
+        thread = internals.consumer_thread(self)
+        aio: AIOKafkaConsumer = internals.aiokafka_consumer(self)
         wanted = list(tps)
 
         async def fetch() -> dict[TP, int | None]:
@@ -173,4 +180,4 @@ def install_consumer(
     Bounded.batch_topics = frozenset(batch_topics)
     Bounded.deliver_batch = staticmethod(deliver_batch)
 
-    app.transport.Consumer = Bounded
+    internals.install_consumer_class(app, Bounded)

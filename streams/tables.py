@@ -8,6 +8,8 @@ from typing import Any, Generic, TypeVar, cast
 
 from faust.stores.rocksdb import Store as RocksStore
 
+from streams import faust_internals as internals
+
 T = TypeVar("T")
 
 
@@ -25,15 +27,16 @@ def write_local(
 
     Faust's RocksDB store takes the partition of a write from the "current event", which
     batches and timers do not have: its entry is written to the partition's database as its
-    ``_set`` would (``raw_key``: the key's changelog bytes, if the caller has them).
+    ``_set`` would (``raw_key``: the key's changelog bytes, if the caller has them), through
+    :mod:`streams.faust_internals`.
     """
     store = table.data
     if value is None:
         store.pop(key, None)
     elif isinstance(store, RocksStore):
         encoded = raw_key if raw_key is not None else changelog_key(table, key)
-        store._key_index[encoded] = partition
-        store._db_for_partition(partition).put(encoded, value)
+        internals.index_key(store, encoded, partition)
+        internals.partition_db(store, partition).put(encoded, value)
     else:
         store[key] = value
 
