@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from api.clock import Clock, wall_clock_ms
-from api.view import ALL_STORES
+from api.rollups import ALL_STORES
 
 DEFAULT_MAX_PENDING: Final = 4096
 MAX_CONTROL: Final = 16

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from api.clock import DAY_MS
-from api.view import ALL_STORES, KpiView, Rollup
+from api.rollups import ALL_STORES, Rollup
+from api.view import KpiView
 from shoppulse.kpis import REGISTRY
 from shoppulse.timeutil import format_ts_ms
 

@@ -59,7 +59,8 @@ from api.clock import DAY_MS
 from api.comparisons import compare
 from api.ingest_metrics import IngestCollector, IngestStats
 from api.rollup_cache import MinuteIndex, Partial, RollupCache, kpis_of
-from api.view import ALL_STORES, WINDOWS, KpiView, Window
+from api.rollups import ALL_STORES, WINDOWS, Window
+from api.view import KpiView
 from shoppulse.alert_shape import Severity
 from shoppulse.metric_names import KPI_LABELS, KPI_METRIC_BY_NAME, KPI_METRICS
 from shoppulse.snapshot import KpiSnapshot

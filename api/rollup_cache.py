@@ -43,7 +43,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Protocol
 
-from api.view import ALL_STORES, KpiView, Rollup, finish_rollup, merge_sketches
+from api.rollups import ALL_STORES, Rollup, finish_rollup, merge_sketches
+from api.view import KpiView
 from shoppulse.components import COUNT_COMPONENTS, DISTINCT_COMPONENTS, sum_values
 from shoppulse.hll import HyperLogLog
 from shoppulse.inventory import GAUGE_COMPONENTS
@@ -342,7 +343,7 @@ class CachedRollups:
     """The REST rollups of frozen views (:meth:`api.view.KpiView.frozen`), from a
     :class:`RollupCache` shared by the requests' worker threads (hence the lock).
 
-    The same minutes give the same :class:`~api.view.Rollup` as the view (a test checks it);
+    The same minutes give the same :class:`~api.rollups.Rollup` as the view (a test checks it);
     a rollup of at most one minute is left to the view. Blocks not used for
     ``sweep_interval_s`` are forgotten.
     """

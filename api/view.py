@@ -12,14 +12,7 @@ hour before the start of the same UTC day last week: the cutoff is
 starts before midnight), at most 8 days + 1 hour of minutes, further bounded by
 ``history_minutes``. It cannot skip the days in between: each of them becomes
 "the same day last week" in turn, and the feed reads the topic once, forward.
-To save memory, minutes older than the start of yesterday ("cold" minutes,
-read only by the comparisons and by explicit history ranges) drop their derived
-``kpis`` (rollups recompute KPIs from the components anyway) and keep their
-components in a :class:`shoppulse.compact.CompactCounts`; a store's latest minute
-keeps everything. Measured with tracemalloc on simulated minutes of a store of
-~870 events a minute: 7.3 KB per hot minute, 4.1 KB per cold one (the rest is
-mostly the two HyperLogLog sketches and the per-agent counts), so 8 days of one
-store hold about 50 MB.
+Minutes older than the start of yesterday are kept slim (:mod:`api.store_minutes`).
 
 Every snapshot read, held or too old, updates its store's :class:`~api.store_marks.StoreMark`
 (the newest minute read and the end of the newest final one), which eviction keeps: a store
@@ -27,12 +20,8 @@ whose minutes are all older than the cutoff stays known (:meth:`KpiView.known_st
 reads of it answer "no minutes here" rather than "unknown store", and ingest can tell a late
 event from its minute (:mod:`api.ingest_check`).
 
-Rollups add the minutes' additive components with
-:func:`shoppulse.components.sum_values` and derive KPIs with
-:func:`shoppulse.kpis.derive_kpis` (ratio of sums). Distinct counts (visitors,
-sessions) are exact inside one store-minute only; a rollup over several
-minutes or stores reports them, and every KPI derived from them, as ``None``
-and lists them under ``unavailable_components`` / ``unavailable_kpis``.
+Rollups are :class:`~api.rollups.Rollup` (:mod:`api.rollups`: how components are summed and
+which distinct counts and KPIs are unavailable).
 
 >>> MIN = 60_000
 >>> now = 1_700_000_000_000 - 1_700_000_000_000 % MIN + 30_000
@@ -59,31 +48,20 @@ True
 
 from __future__ import annotations
 
-import bisect
-import dataclasses
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Any, Final, Literal, Protocol, get_args
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final, Protocol
 
 from api.clock import DAY_MS, Clock, utc_day_start_ms, wall_clock_ms
+from api.rollups import ALL_STORES, Rollup, Window, finish_rollup, merge_sketches
 from api.store_marks import StoreMark, observe
-from shoppulse.agents import sum_agents
-from shoppulse.compact import CompactCounts
+from api.store_minutes import StoreMinutes, supersedes
 from shoppulse.components import COUNT_COMPONENTS, DISTINCT_COMPONENTS, sum_values
 from shoppulse.hll import HyperLogLog
 from shoppulse.inventory import latest_gauges
-from shoppulse.kpis import REGISTRY, derive_kpis, kpi_inputs
+from shoppulse.service_agents import sum_agents
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
-from shoppulse.timeutil import format_ts_ms
-
-Window = Literal["1m", "5m", "1h", "today"]
-"""A rollup window: the latest minute, the last 5 minutes, the last hour, today (UTC)."""
-
-WINDOWS: Final[tuple[Window, ...]] = get_args(Window)
-ALL_STORES: Final = "all"
-"""The pseudo store id that rolls all stores up."""
 
 MINUTE_MS: Final = 60_000
 HOUR_MS: Final = 60 * MINUTE_MS
@@ -92,101 +70,6 @@ COMPARISON_DAYS: Final = 7
 """The oldest comparison: the same window 7 days ago (``last_week``)."""
 MAX_HISTORY_MINUTES: Final = (COMPARISON_DAYS + 1) * 24 * 60 + 60
 """The most minutes the retention cutoff can span: 8 days + 1 hour (11,580)."""
-_NO_KPIS: Final[Mapping[str, float | None]] = MappingProxyType({})
-
-DISTINCT_NOTE: Final = (
-    "visitors and sessions are distinct counts: they are exact for one store-minute but cannot "
-    "be summed across minutes or stores; some minutes here carry no sketch to merge, so they "
-    "and the KPIs derived from them are null"
-)
-SKETCH_NOTE: Final = (
-    "visitors and sessions over several minutes or stores are HyperLogLog estimates from "
-    "merged minute sketches (relative standard error {rse:.2%}); one store-minute is exact"
-)
-
-
-def merge_sketches(encoded: Iterable[str | None]) -> HyperLogLog | None:
-    """The union of base64 sketches; None when any is missing or unreadable.
-
-    >>> a, b = HyperLogLog(), HyperLogLog()
-    >>> a.update(["v1", "v2"]); b.update(["v2", "v3"])
-    >>> merge_sketches([a.to_base64(), b.to_base64()]).count()
-    3
-    >>> merge_sketches([a.to_base64(), None]) is None
-    True
-    """
-    merged: HyperLogLog | None = None
-    for text in encoded:
-        if text is None:
-            return None
-        try:
-            sketch = HyperLogLog.from_base64(text)
-        except ValueError:
-            return None
-        if merged is None:
-            merged = sketch
-        else:
-            try:
-                merged.merge_into(sketch)
-            except ValueError:  # different precisions
-                return None
-    return merged
-
-
-_KPI_INPUTS: Final[dict[str, frozenset[str]]] = {k.name: kpi_inputs(k) for k in REGISTRY}
-
-
-def _is_money_component(name: str) -> bool:
-    return name.endswith("_minor")
-
-
-@dataclass(frozen=True, slots=True)
-class Rollup:
-    """Components and KPIs of one store (or all stores) over ``[start_ms, end_ms)``."""
-
-    store_id: str
-    window: str
-    start_ms: int
-    end_ms: int
-    minutes: int
-    """How many store-minute snapshots contributed."""
-    store_count: int
-    final: bool
-    """True when every contributing minute is final (False for an empty rollup)."""
-    revision: int | None
-    """The snapshot's revision when exactly one snapshot contributed, else None."""
-    currency: str | None
-    components: Mapping[str, int | None]
-    kpis: Mapping[str, float | None]
-    unavailable_components: tuple[str, ...] = ()
-    unavailable_kpis: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-    approximate_components: tuple[str, ...] = ()
-    """Distinct counts estimated from merged sketches (see ``relative_standard_error``)."""
-    relative_standard_error: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready mapping (the REST and websocket shape)."""
-        return {
-            "store_id": self.store_id,
-            "window": self.window,
-            "window_start": format_ts_ms(self.start_ms),
-            "window_end": format_ts_ms(self.end_ms),
-            "window_start_ms": self.start_ms,
-            "window_end_ms": self.end_ms,
-            "minutes": self.minutes,
-            "store_count": self.store_count,
-            "final": self.final,
-            "revision": self.revision,
-            "currency": self.currency,
-            "components": dict(self.components),
-            "kpis": dict(self.kpis),
-            "unavailable_components": list(self.unavailable_components),
-            "unavailable_kpis": list(self.unavailable_kpis),
-            "notes": list(self.notes),
-            "approximate_components": list(self.approximate_components),
-            "relative_standard_error": self.relative_standard_error,
-        }
 
 
 @dataclass(slots=True)
@@ -199,70 +82,6 @@ class ViewStats:
     ignored_too_old: int = 0
     """Snapshots of minutes before the retention cutoff."""
     evicted: int = 0
-
-
-@dataclass(slots=True)
-class _StoreMinutes:
-    """One store's minutes: snapshots by window start, and the starts kept sorted."""
-
-    by_start: dict[int, KpiSnapshot] = field(default_factory=dict)
-    starts: list[int] = field(default_factory=list)
-    currency: str | None = None
-
-    def put(self, snapshot: KpiSnapshot, hot_from_ms: int) -> None:
-        """Insert or replace a minute; cold minutes but the latest are stored slim."""
-        start = snapshot.window_start_ms
-        previous_latest = self.starts[-1] if self.starts else None
-        is_new = start not in self.by_start
-        latest = start if previous_latest is None or start > previous_latest else previous_latest
-        # by_start first, then starts: every listed start is always in by_start
-        self.by_start[start] = (
-            slim(snapshot) if start < hot_from_ms and start != latest else snapshot
-        )
-        if is_new:
-            if start == latest:
-                self.starts.append(start)
-            else:
-                bisect.insort(self.starts, start)
-        if previous_latest is not None and latest != previous_latest < hot_from_ms:
-            self.by_start[previous_latest] = slim(self.by_start[previous_latest])
-        if snapshot.currency:
-            self.currency = snapshot.currency
-
-    def slim_between(self, start_ms: int, end_ms: int) -> None:
-        """Slim the minutes starting in ``[start_ms, end_ms)``, except the latest."""
-        lo = bisect.bisect_left(self.starts, start_ms)
-        hi = min(bisect.bisect_left(self.starts, end_ms), len(self.starts) - 1)
-        for start in self.starts[lo:hi]:
-            self.by_start[start] = slim(self.by_start[start])
-
-    def between(self, start_ms: int, end_ms: int) -> list[KpiSnapshot]:
-        """The minutes with ``start_ms <= window_start < end_ms``, oldest first."""
-        lo = bisect.bisect_left(self.starts, start_ms)
-        hi = bisect.bisect_left(self.starts, end_ms, lo)
-        return [self.by_start[s] for s in self.starts[lo:hi]]
-
-    def evict_before(self, cutoff_ms: int) -> int:
-        n = bisect.bisect_left(self.starts, cutoff_ms)
-        gone = self.starts[:n]
-        del self.starts[:n]  # starts first, then by_start (as put, the other way round)
-        for start in gone:
-            del self.by_start[start]
-        return n
-
-    def copy_between(self, spans: Iterable[tuple[int, int]]) -> _StoreMinutes:
-        """A copy holding the minutes in the sorted, disjoint ``spans`` and the latest."""
-        starts: list[int] = []
-        for start_ms, end_ms in spans:
-            lo = bisect.bisect_left(self.starts, start_ms)
-            starts.extend(self.starts[lo : bisect.bisect_left(self.starts, end_ms, lo)])
-        if self.starts and (not starts or starts[-1] != self.starts[-1]):
-            starts.append(self.starts[-1])
-        by_start = self.by_start
-        return _StoreMinutes({s: by_start[s] for s in starts}, starts, self.currency)
-
-    def latest(self) -> KpiSnapshot | None:
-        return self.by_start[self.starts[-1]] if self.starts else None
 
 
 class RangeRollups(Protocol):
@@ -296,34 +115,6 @@ def _disjoint(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def slim(snapshot: KpiSnapshot) -> KpiSnapshot:
-    """The snapshot without its derived ``kpis`` and with compact components (a cold minute;
-    see the module docstring).
-
-    >>> snap = KpiSnapshot(store_id="s1", window_start_ms=0, window_end_ms=60_000, final=True,
-    ...     revision=1, currency="EUR", components={"orders_paid": 1}, emitted_at_ms=60_000)
-    >>> len(slim(snap).kpis), dict(slim(snap).components)
-    (0, {'orders_paid': 1})
-    """
-    if not snapshot.kpis and isinstance(snapshot.components, CompactCounts):
-        return snapshot
-    slimmed = dataclasses.replace(snapshot)  # kpis is not empty: nothing is recomputed
-    object.__setattr__(slimmed, "kpis", _NO_KPIS)
-    object.__setattr__(slimmed, "components", CompactCounts.of(snapshot.components))
-    return slimmed
-
-
-def supersedes(new: KpiSnapshot, old: KpiSnapshot | None) -> bool:
-    """Whether ``new`` should replace ``old`` for the same (store, window).
-
-    The highest revision wins; at the same revision a final snapshot wins over a
-    provisional one; anything else (a duplicate, an older revision) is ignored.
-    """
-    if old is None or new.revision > old.revision:
-        return True
-    return new.revision == old.revision and new.final and not old.final
-
-
 class KpiView:
     """Latest minute snapshots per store, with rollups; see the module docstring.
 
@@ -347,7 +138,7 @@ class KpiView:
         self.window_ms = window_ms
         self.clock = clock
         self.stats = ViewStats()
-        self._stores: dict[str, _StoreMinutes] = {}
+        self._stores: dict[str, StoreMinutes] = {}
         self._marks: dict[str, StoreMark] = {}
         self._last_evict_ms: int | None = None
         self._slimmed_before_ms: int | None = None
@@ -392,7 +183,7 @@ class KpiView:
             self.stats.ignored_stale += 1
             return False
         if store is None:
-            store = self._stores[snapshot.store_id] = _StoreMinutes()
+            store = self._stores[snapshot.store_id] = StoreMinutes()
         store.put(snapshot, self.hot_from_ms(now))
         self.stats.applied += 1
         return True
@@ -456,7 +247,7 @@ class KpiView:
         start = max(s.window_start_ms for s in latest)
         return start, start + self.window_ms
 
-    def minute_index(self, store_id: str) -> _StoreMinutes | None:
+    def minute_index(self, store_id: str) -> StoreMinutes | None:
         """The store's minutes, with ``between(start_ms, end_ms)`` (for rollup caches)."""
         return self._stores.get(store_id)
 
@@ -666,98 +457,9 @@ class KpiView:
         return store.currency if store else None
 
 
-def finish_rollup(
-    values: dict[str, int],
-    sketches: Mapping[str, HyperLogLog | None] | None,
-    currencies: Iterable[str],
-    *,
-    store_id: str,
-    window: str,
-    start_ms: int,
-    end_ms: int,
-    minutes: int,
-    store_count: int,
-    final: bool,
-    revision: int | None,
-) -> Rollup:
-    """The rollup of summed components ``values`` (``values`` is updated).
-
-    ``sketches`` holds each distinct component's merged sketch (None: not mergeable, so the
-    component and its KPIs are unavailable); ``sketches=None`` means ``values`` holds exact
-    distinct counts (one store-minute). Money is unavailable across several ``currencies``.
-    """
-    unavailable: set[str] = set()
-    approximate: list[str] = []
-    rse: float | None = None
-    notes: list[str] = []
-    if sketches is not None:
-        for name in DISTINCT_COMPONENTS:
-            merged = sketches.get(name)
-            if merged is None:
-                unavailable.add(name)
-            else:
-                values[name] = merged.count()
-                approximate.append(name)
-                rse = merged.relative_standard_error
-        if unavailable:
-            notes.append(DISTINCT_NOTE)
-        if rse is not None:
-            notes.append(SKETCH_NOTE.format(rse=rse))
-    money = sorted(currencies)
-    mixed = len(money) > 1
-    if mixed:
-        unavailable.update(n for n in values if _is_money_component(n))
-        notes.append(
-            f"stores report different currencies ({', '.join(money)}): "
-            "money values cannot be added and are null"
-        )
-    components: dict[str, int | None] = {
-        name: (None if name in unavailable else value) for name, value in values.items()
-    }
-    for name in sorted(unavailable):
-        components[name] = None
-    kpis = derive_kpis(values, window_ms=max(end_ms - start_ms, 1))
-    unavailable_kpis = {
-        k.name
-        for k in REGISTRY
-        if _KPI_INPUTS[k.name] & unavailable or (mixed and k.unit == "minor_currency")
-    }
-    for name in unavailable_kpis:
-        kpis[name] = None
-    return Rollup(
-        store_id=store_id,
-        window=window,
-        start_ms=start_ms,
-        end_ms=end_ms,
-        minutes=minutes,
-        store_count=store_count,
-        final=final,
-        revision=revision,
-        currency=money[0] if len(money) == 1 else None,
-        components=components,
-        kpis=kpis,
-        unavailable_components=tuple(sorted(unavailable)),
-        unavailable_kpis=tuple(sorted(unavailable_kpis)),
-        notes=tuple(notes),
-        approximate_components=tuple(approximate),
-        relative_standard_error=rse,
-    )
-
-
 def apply_all(view: KpiView, snapshots: Iterable[KpiSnapshot]) -> int:
     """Apply several snapshots; return how many changed the view."""
     return sum(1 for s in snapshots if view.apply(s))
 
 
-__all__ = [
-    "ALL_STORES",
-    "WINDOWS",
-    "KpiView",
-    "RangeRollups",
-    "Rollup",
-    "ViewStats",
-    "Window",
-    "apply_all",
-    "finish_rollup",
-    "supersedes",
-]
+__all__ = ["KpiView", "RangeRollups", "ViewStats", "apply_all"]

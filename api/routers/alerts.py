@@ -19,8 +19,8 @@ from api.deps import (
     WriterDep,
     publish_action,
 )
+from api.rollups import ALL_STORES
 from api.schemas import AckIn, AckOut, AlertAckOut, AlertOut, AlertsOut
-from api.view import ALL_STORES
 from shoppulse.timeutil import format_ts_ms
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])

@@ -8,8 +8,9 @@ from typing import Annotated
 
 from fastapi import HTTPException, Query, status
 
+from api.rollups import ALL_STORES
 from api.store_marks import absence_note
-from api.view import ALL_STORES, KpiView
+from api.view import KpiView
 
 StoreQuery = Annotated[
     str,

@@ -9,9 +9,10 @@ from fastapi import APIRouter, HTTPException, Query, status
 from api.comparisons import compare
 from api.deps import ReaderDep, SettingsDep
 from api.reads import with_comparisons
+from api.rollups import Window
 from api.routers.common import StoreQuery, absence_notes, require_store
 from api.schemas import HistoryOut, KpisOut
-from api.view import KpiView, Window
+from api.view import KpiView
 from shoppulse.timeutil import TimestampError, format_ts_ms, parse_ts_ms
 
 router = APIRouter(prefix="/api/v1", tags=["kpis"])

@@ -34,8 +34,9 @@ from api.messages import (
     snapshot_message,
     synced_message,
 )
+from api.rollups import ALL_STORES
 from api.routers.common import StoreQuery
-from api.view import ALL_STORES, KpiView
+from api.view import KpiView
 from shoppulse.snapshot import KpiSnapshot
 
 router = APIRouter(tags=["live"])

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from alerts.lifecycle import AlertEngine, Evaluation
+from alerts.evaluation import Evaluation
+from alerts.lifecycle import AlertEngine
 from alerts.notifiers.message import how_bad
 from alerts.rules import DEFAULT_RULES_PATH, RuleSet, load_rules
 from shoppulse.alert_shape import alert

@@ -19,8 +19,9 @@ from api.app import create_app
 from api.clock import DAY_MS
 from api.reads import with_comparisons
 from api.rollup_cache import CachedRollups
+from api.rollups import ALL_STORES, WINDOWS
 from api.routers.kpis import kpis_body
-from api.view import ALL_STORES, WINDOWS, KpiView
+from api.view import KpiView
 from shoppulse.settings import Settings
 from tests.api.helpers import MIN, FakeClock, make_snap
 from tests.api.test_metrics import DAY_START, HOUR, _fill, _minute

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 from api.clock import DAY_MS
-from api.view import ALL_STORES, KpiView, supersedes
+from api.rollups import ALL_STORES
+from api.store_minutes import supersedes
+from api.view import KpiView
 from shoppulse.components import Components, sum_values
 from shoppulse.kpis import derive_kpis
 from shoppulse.snapshot import KpiSnapshot

@@ -21,8 +21,9 @@ from api.app import create_app
 from api.clock import DAY_MS
 from api.comparisons import compare
 from api.metrics import ApiMetrics
+from api.rollups import ALL_STORES, WINDOWS
 from api.security import hash_key
-from api.view import ALL_STORES, WINDOWS, KpiView
+from api.view import KpiView
 from shoppulse.components import COUNT_COMPONENTS
 from shoppulse.histogram import FIRST_RESPONSE_S, FULFILMENT_H, component_names
 from shoppulse.hll import HyperLogLog

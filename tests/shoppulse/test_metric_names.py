@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from api.view import WINDOWS
+from api.rollups import WINDOWS
 from shoppulse.kpis import REGISTRY
 from shoppulse.metric_names import KPI_LABELS, KPI_METRICS, KPI_WINDOWS, PERIODS, kpi_metric
 from tests.promtool import check_metrics

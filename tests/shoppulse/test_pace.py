@@ -1,26 +1,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from shoppulse.pace import attainment, pace
-from shoppulse.target_curves import ECOMMERCE_CURVE, FLAT_CURVE, Curve
-from shoppulse.targets import StoreTarget
-
-BERLIN = ZoneInfo("Europe/Berlin")
-NEW_YORK = ZoneInfo("America/New_York")
-TOKYO = ZoneInfo("Asia/Tokyo")
-
-
-def _store(
-    target_minor: int = 2_400_000,
-    tz: ZoneInfo = BERLIN,
-    curve: Curve = FLAT_CURVE,
-    weekdays: dict[int, int] | None = None,
-) -> StoreTarget:
-    return StoreTarget("s1", target_minor, "EUR", tz, curve, weekdays or {})
+from shoppulse.target_curves import ECOMMERCE_CURVE
+from tests.shoppulse.target_stores import BERLIN, NEW_YORK, TOKYO
+from tests.shoppulse.target_stores import store_target as _store
 
 
 def test_the_store_timezone_decides_the_day_and_the_share() -> None:

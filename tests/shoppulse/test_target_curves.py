@@ -15,20 +15,8 @@ from shoppulse.target_curves import (
     expected_share,
     expected_share_at,
 )
-from shoppulse.targets import StoreTarget
-
-BERLIN = ZoneInfo("Europe/Berlin")
-NEW_YORK = ZoneInfo("America/New_York")
-
-
-def _store(
-    target_minor: int = 2_400_000,
-    tz: ZoneInfo = BERLIN,
-    curve: Curve = FLAT_CURVE,
-    weekdays: dict[int, int] | None = None,
-) -> StoreTarget:
-    return StoreTarget("s1", target_minor, "EUR", tz, curve, weekdays or {})
-
+from tests.shoppulse.target_stores import BERLIN, NEW_YORK
+from tests.shoppulse.target_stores import store_target as _store
 
 # --- curves -------------------------------------------------------------------------------
 
