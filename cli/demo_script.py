@@ -27,13 +27,9 @@ from dataclasses import dataclass, field
 import orjson
 
 from shoppulse.settings import Settings
-from simulator.simulation import (
-    CURRENCIES,
-    Incident,
-    Simulator,
-    diurnal_factor,
-    region_offset_min,
-)
+from simulator.incidents import Incident
+from simulator.regions import CURRENCIES, region_offset_min
+from simulator.simulation import Simulator, diurnal_factor
 from simulator.store_profiles import TrafficProfile
 
 MINUTE_MS = 60_000

@@ -63,7 +63,8 @@ from cli.progress import production_progress
 from kafka_io.config import kafka_python_config
 from shoppulse.settings import Settings
 from shoppulse.timeutil import TimestampError, format_ts_ms, parse_ts_ms
-from simulator.simulation import DIURNAL_PEAK, Incident, Simulator, parse_duration_ms
+from simulator.incidents import Incident
+from simulator.simulation import DIURNAL_PEAK, Simulator, parse_duration_ms
 from simulator.store_profiles import TrafficProfile, send_order
 
 log = logging.getLogger("shoppulse.simulate")

@@ -71,7 +71,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from functools import partial
-from typing import Any, Final, Literal, cast, get_args
+from typing import Any
 
 from shoppulse import topics
 from shoppulse.diurnal import DIURNAL_PEAK as DIURNAL_PEAK
@@ -80,147 +80,38 @@ from simulator.durations import DAY_MS as DAY_MS
 from simulator.durations import HOUR_MS as HOUR_MS
 from simulator.durations import MINUTE_MS as MINUTE_MS
 from simulator.durations import parse_duration_ms as parse_duration_ms
+from simulator.funnel import (
+    CHANNEL_WEIGHTS,
+    CHANNELS,
+    CHAT_EXCHANGES,
+    DEFAULT_SESSIONS_PER_MIN,
+    EXTRA_IMPRESSIONS,
+    P_ADD_TO_CART,
+    P_CANCEL_AFTER_PAID,
+    P_CHAT_PER_SESSION,
+    P_CHECKOUT,
+    P_COMPLAINT,
+    P_ESCALATE,
+    P_EXPERIMENT,
+    P_EXTRA_PAGE_VIEW,
+    P_NPS,
+    P_PAY,
+    P_PLACE,
+    P_PRODUCT_VIEW,
+    P_RATE,
+    P_REFUND,
+    P_RESOLVE,
+    P_RETURNING_VISITOR,
+    P_TRANSFER,
+    RATING_WEIGHTS,
+    THINK_MS,
+    expected_events_per_session,
+    expected_orders_per_session,
+)
+from simulator.incidents import Incident
+from simulator.regions import CURRENCIES, REGIONS, ROTATION
 from simulator.store_profiles import StoreShape, TrafficProfile, shape_stores
 from simulator.traffic_variance import VarianceTrack
-
-IncidentKind = Literal["conversion_drop", "stock_out", "chat_surge", "traffic_spike"]
-INCIDENT_KINDS: Final[tuple[str, ...]] = get_args(IncidentKind)
-
-#: The factor an incident uses when none is given; see :class:`Incident`.
-DEFAULT_INCIDENT_FACTORS: Final[dict[str, float]] = {
-    "conversion_drop": 0.5,
-    "stock_out": 0.0,
-    "chat_surge": 5.0,
-    "traffic_spike": 3.0,
-}
-
-CHANNELS: Final[tuple[str, ...]] = ("organic", "paid", "social", "email", "direct", "referral")
-_CHANNEL_WEIGHTS: Final[tuple[float, ...]] = (0.34, 0.20, 0.12, 0.08, 0.18, 0.08)
-
-#: Currency, a price scale (minor units per euro cent) and the store's UTC offset in minutes.
-_CURRENCIES: Final[tuple[tuple[str, float, int], ...]] = (
-    ("EUR", 1.0, 60),
-    ("USD", 1.1, -300),
-    ("GBP", 0.85, 0),
-    ("SEK", 11.0, 60),
-    ("PLN", 4.3, 60),
-    ("CHF", 0.95, 60),
-    ("JPY", 1.6, 540),
-)
-
-#: Regions a store is only placed in by name (``Simulator(currencies=...)``), not by default.
-_MORE_REGIONS: Final[tuple[tuple[str, float, int], ...]] = (("INR", 90.0, 330),)
-_REGIONS: Final = {c: (scale, offset) for c, scale, offset in (*_CURRENCIES, *_MORE_REGIONS)}
-CURRENCIES: Final[tuple[str, ...]] = tuple(_REGIONS)
-"""The currencies a simulated store may have (``Simulator(currencies=...)``)."""
-
-
-def region_offset_min(currency: str) -> int:
-    """The UTC offset (minutes) of a simulated store with this currency.
-
-    >>> region_offset_min("JPY"), region_offset_min("USD"), region_offset_min("INR")
-    (540, -300, 330)
-    """
-    return _REGIONS[currency][1]
-
-
-# Funnel and lifecycle probabilities (per step), tuned for ~5% paid conversion per session.
-_EXTRA_IMPRESSIONS: Final = 2.5  # impressions per session = 1 + Poisson(2.5)
-_P_PRODUCT_VIEW: Final = 0.18  # an impression leads to a product view
-_P_ADD_TO_CART: Final = 0.28  # a product view leads to an add-to-cart (when in stock)
-_P_EXTRA_PAGE_VIEW: Final = 0.3  # a page view between impressions
-_P_CHECKOUT: Final = 0.6  # a non-empty cart is checked out
-_P_PLACE: Final = 0.85  # a checkout becomes a placed order
-_P_PAY: Final = 0.9  # a placed order is paid (times a conversion-drop factor)
-_P_CANCEL_AFTER_PAID: Final = 0.02
-_P_REFUND: Final = 0.05  # of shipped orders
-_P_RETURNING_VISITOR: Final = 0.35
-_P_EXPERIMENT: Final = 0.3
-_P_CHAT_PER_SESSION: Final = 0.04
-_CHAT_EXCHANGES: Final = 2.0  # extra customer/agent message pairs = Poisson(2)
-_P_TRANSFER: Final = 0.10
-_P_ESCALATE: Final = 0.05
-_P_RESOLVE: Final = 0.9
-_P_RATE: Final = 0.5
-_P_NPS: Final = 0.3
-_P_COMPLAINT: Final = 0.08
-_RATING_WEIGHTS: Final[tuple[float, ...]] = (0.05, 0.05, 0.10, 0.30, 0.50)
-_THINK_MS: Final = 6_000.0  # mean time between a visitor's clicks
-
-#: Sessions per minute of a store with size factor 1.0 at the daily-average hour,
-#: when no total ``events_per_s`` is given (≈ 10 paid orders a minute).
-DEFAULT_SESSIONS_PER_MIN: Final = 200.0
-
-
-@dataclass(frozen=True, slots=True)
-class Incident:
-    """An injected incident for one store (or ``"*"``: every store) in ``[start_ms, end_ms)``.
-
-    ``factor`` by kind (``None`` takes :data:`DEFAULT_INCIDENT_FACTORS`):
-
-    * ``conversion_drop`` — multiplies the probability that a placed order is paid,
-      so paid conversion (paid orders / sessions) drops by that factor (0.5 halves it);
-    * ``traffic_spike`` — multiplies the session arrival rate (3.0 triples traffic);
-    * ``chat_surge`` — multiplies the chat opening rate and the agents' first-response time;
-    * ``stock_out`` — the share of the catalogue, best sellers first and at least one SKU,
-      whose stock drops to 0 at ``start_ms`` and is restocked at ``end_ms``.
-
-    >>> inc = Incident.parse("conversion_drop:store-001:+10m:30m:0.25", origin_ms=0)
-    >>> inc.start_ms, inc.end_ms, inc.factor
-    (600000, 2400000, 0.25)
-    >>> inc.applies("store-001", 600_000), inc.applies("store-001", 2_400_000)
-    (True, False)
-    >>> Incident.parse("traffic_spike:*:90s:5m", origin_ms=0).factor
-    3.0
-    """
-
-    kind: IncidentKind
-    store_id: str
-    start_ms: int
-    end_ms: int
-    factor: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.kind not in INCIDENT_KINDS:
-            raise ValueError(f"unknown incident kind {self.kind!r}; one of {INCIDENT_KINDS}")
-        if self.end_ms <= self.start_ms:
-            raise ValueError("an incident must end after it starts")
-        if self.factor is None:
-            object.__setattr__(self, "factor", DEFAULT_INCIDENT_FACTORS[self.kind])
-        elif not (self.factor >= 0 and math.isfinite(self.factor)):
-            raise ValueError("an incident factor must be a finite number >= 0")
-
-    @property
-    def value(self) -> float:
-        """The factor, never ``None``."""
-        return DEFAULT_INCIDENT_FACTORS[self.kind] if self.factor is None else self.factor
-
-    def applies(self, store_id: str, ts_ms: int) -> bool:
-        return self.start_ms <= ts_ms < self.end_ms and self.store_id in ("*", store_id)
-
-    @classmethod
-    def parse(cls, spec: str, origin_ms: int) -> Incident:
-        """Parse ``KIND:STORE:START:DURATION[:FACTOR]``.
-
-        ``START`` is an offset from ``origin_ms`` (the simulation start) and ``DURATION``
-        a length, both as ``90s``, ``10m``, ``2h``, ``1d``, plain milliseconds, with an
-        optional leading ``+`` on ``START``. ``STORE`` is a store id or ``*``.
-        """
-        parts = spec.split(":")
-        if len(parts) not in (4, 5):
-            raise ValueError(
-                f"incident {spec!r}: expected KIND:STORE:START:DURATION[:FACTOR], "
-                "e.g. conversion_drop:store-001:+10m:30m:0.5"
-            )
-        kind, store, start_text, duration_text = parts[:4]
-        if kind not in INCIDENT_KINDS:
-            raise ValueError(f"incident {spec!r}: unknown kind {kind!r}; one of {INCIDENT_KINDS}")
-        if not store:
-            raise ValueError(f"incident {spec!r}: empty store id")
-        start_ms = origin_ms + parse_duration_ms(start_text.removeprefix("+"))
-        end_ms = start_ms + parse_duration_ms(duration_text)
-        factor = float(parts[4]) if len(parts) == 5 else None
-        return cls(cast(IncidentKind, kind), store, start_ms, end_ms, factor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,40 +160,6 @@ class StoreProfile:
 
     def local_ms(self, ts_ms: int) -> int:
         return ts_ms + self.utc_offset_min * MINUTE_MS
-
-
-def expected_events_per_session() -> float:
-    """The mean number of events one session causes (clicks, orders, inventory, chats).
-
-    >>> 6.0 < expected_events_per_session() < 8.0
-    True
-    """
-    impressions = 1.0 + _EXTRA_IMPRESSIONS
-    views = impressions * _P_PRODUCT_VIEW
-    carts = views * _P_ADD_TO_CART
-    q = 1.0 - _P_PRODUCT_VIEW * _P_ADD_TO_CART
-    p_cart = 1.0 - q * math.exp(-_EXTRA_IMPRESSIONS * (1.0 - q))
-    checkouts = p_cart * _P_CHECKOUT
-    clicks = 1.0 + impressions + views + carts + impressions * _P_EXTRA_PAGE_VIEW + checkouts
-    placed = checkouts * _P_PLACE
-    paid = placed * _P_PAY
-    shipped = paid * (1.0 - _P_CANCEL_AFTER_PAID)
-    orders = placed + paid + (placed - paid) + paid * _P_CANCEL_AFTER_PAID + shipped
-    orders += shipped * _P_REFUND
-    inventory = paid * carts / max(p_cart, 1e-9)  # one update per SKU line sold
-    chat = 3.0 + 2.0 * _CHAT_EXCHANGES + _P_TRANSFER + _P_ESCALATE + _P_RESOLVE * (1 + _P_RATE)
-    return clicks + orders + inventory + _P_CHAT_PER_SESSION * chat
-
-
-def expected_orders_per_session() -> float:
-    """The mean number of orders placed per session.
-
-    >>> 0.05 < expected_orders_per_session() < 0.2
-    True
-    """
-    q = 1.0 - _P_PRODUCT_VIEW * _P_ADD_TO_CART
-    p_cart = 1.0 - q * math.exp(-_EXTRA_IMPRESSIONS * (1.0 - q))
-    return p_cart * _P_CHECKOUT * _P_PLACE
 
 
 _Action = Callable[[], None]
@@ -510,10 +367,10 @@ class Simulator:
         profiles = []
         for i, size in enumerate(sizes, start=1):
             store_id = f"store-{i:03d}"
-            currency, scale, offset = _CURRENCIES[(i - 1) % len(_CURRENCIES)]
+            currency, scale, offset = ROTATION[(i - 1) % len(ROTATION)]
             if i <= len(self._currencies):
                 currency = self._currencies[i - 1]
-                scale, offset = _REGIONS[currency]
+                scale, offset = REGIONS[currency]
             if events_per_s is None:
                 rate = sessions_per_min / 60.0 * size
             else:
@@ -587,7 +444,7 @@ class Simulator:
             p *= self._rng.random()
         return k
 
-    def _think(self, mean_ms: float = _THINK_MS) -> int:
+    def _think(self, mean_ms: float = THINK_MS) -> int:
         return 200 + int(self._rng.expovariate(1.0 / mean_ms))
 
     def _pick_sku(self, store: StoreProfile) -> Sku:
@@ -616,7 +473,7 @@ class Simulator:
             for _ in range(sessions):
                 self._start(self._session(store), now + rng.randrange(1000))
             surge = self._factor("chat_surge", store, now)
-            chats = self._poisson(base * _P_CHAT_PER_SESSION * surge)
+            chats = self._poisson(base * P_CHAT_PER_SESSION * surge)
             for _ in range(chats):
                 self._start(self._chat(store), now + rng.randrange(1000))
         self._schedule(now + 1000, self._tick)
@@ -628,17 +485,17 @@ class Simulator:
     def _session(self, store: StoreProfile) -> _Process:
         rng = self._rng
         session_id = f"{store.store_id}-s{self._tag}-{self._serial()}"
-        if rng.random() < _P_RETURNING_VISITOR:
+        if rng.random() < P_RETURNING_VISITOR:
             visitor = rng.choice(store.visitors)
         else:
             visitor = self._new_visitor(store)
-        channel = rng.choices(CHANNELS, weights=_CHANNEL_WEIGHTS)[0]
+        channel = rng.choices(CHANNELS, weights=CHANNEL_WEIGHTS)[0]
         common: dict[str, Any] = {
             "session_id": session_id,
             "visitor_id": visitor,
             "channel": channel,
         }
-        if rng.random() < _P_EXPERIMENT:
+        if rng.random() < P_EXPERIMENT:
             common["experiment"] = "checkout-v2"
             common["variant"] = rng.choice(("A", "B"))
 
@@ -650,30 +507,30 @@ class Simulator:
         else:
             click("page_view")
         cart: dict[str, tuple[Sku, int]] = {}
-        for _ in range(1 + self._poisson(_EXTRA_IMPRESSIONS)):
+        for _ in range(1 + self._poisson(EXTRA_IMPRESSIONS)):
             yield self._think()
             sku = self._pick_sku(store)
             click("impression", sku=sku.sku)
-            if rng.random() < _P_PRODUCT_VIEW:
+            if rng.random() < P_PRODUCT_VIEW:
                 yield self._think()
                 click("product_view", sku=sku.sku)
-                if rng.random() < _P_ADD_TO_CART:
+                if rng.random() < P_ADD_TO_CART:
                     yield self._think()
                     qty = 1 if rng.random() < 0.85 else 2
                     in_cart = cart.get(sku.sku, (sku, 0))[1]
                     if not store.blocked.get(sku.sku) and store.on_hand[sku.sku] >= in_cart + qty:
                         click("add_to_cart", sku=sku.sku)
                         cart[sku.sku] = (sku, in_cart + qty)
-            if rng.random() < _P_EXTRA_PAGE_VIEW:
+            if rng.random() < P_EXTRA_PAGE_VIEW:
                 yield self._think()
                 click("page_view")
         variance = store.variance
         conversion = 1.0 if variance is None else variance.conversion(self._now)
-        if not cart or rng.random() >= _P_CHECKOUT * conversion:
+        if not cart or rng.random() >= P_CHECKOUT * conversion:
             return
         yield self._think()
         click("checkout")
-        if rng.random() >= _P_PLACE:
+        if rng.random() >= P_PLACE:
             return
         lines = list(cart.values())
         if variance is None:
@@ -719,7 +576,7 @@ class Simulator:
 
         order("placed")
         yield 1_000 + rng.randrange(20_000) if paid_ms is None else paid_ms - self._now
-        p_pay = min(1.0, _P_PAY * self._factor("conversion_drop", store, self._now))
+        p_pay = min(1.0, P_PAY * self._factor("conversion_drop", store, self._now))
         if rng.random() >= p_pay:
             yield 15 * MINUTE_MS  # payment timeout
             order("cancelled")
@@ -727,13 +584,13 @@ class Simulator:
         order("paid")
         for sku, qty in lines:
             self._sell(store, sku, qty)
-        if rng.random() < _P_CANCEL_AFTER_PAID:
+        if rng.random() < P_CANCEL_AFTER_PAID:
             yield 5 * MINUTE_MS + rng.randrange(55 * MINUTE_MS)
             order("cancelled")
             return
         yield HOUR_MS + rng.randrange(7 * HOUR_MS)
         order("shipped")
-        if rng.random() < _P_REFUND:
+        if rng.random() < P_REFUND:
             yield DAY_MS + rng.randrange(2 * DAY_MS)
             order("refunded")
 
@@ -784,7 +641,7 @@ class Simulator:
         conversation_id = f"{store.store_id}-chat{self._tag}-{self._serial()}"
         visitor = rng.choice(store.visitors)
         customer = store.customer_of.get(visitor) or f"{store.store_id}-guest-{visitor}"
-        complaint = rng.random() < _P_COMPLAINT
+        complaint = rng.random() < P_COMPLAINT
         common = {"conversation_id": conversation_id, "customer_id": customer}
 
         def chat(kind: str, agent: str | None = None, **extra: Any) -> None:
@@ -802,29 +659,29 @@ class Simulator:
         agent = rng.choice(store.agents)
         chat("agent_message", agent)
         transferred = False
-        for _ in range(self._poisson(_CHAT_EXCHANGES)):
+        for _ in range(self._poisson(CHAT_EXCHANGES)):
             yield self._think(20_000.0)
             chat("customer_message")
             yield self._think(15_000.0)
             chat("agent_message", agent)
-            if not transferred and rng.random() < _P_TRANSFER / max(_CHAT_EXCHANGES, 1.0):
+            if not transferred and rng.random() < P_TRANSFER / max(CHAT_EXCHANGES, 1.0):
                 transferred = True
                 yield self._think(5_000.0)
                 chat("transferred", agent)
                 agent = rng.choice(store.agents)
-        if rng.random() < _P_ESCALATE:
+        if rng.random() < P_ESCALATE:
             yield self._think(10_000.0)
             chat("escalated", agent)
-        if rng.random() >= _P_RESOLVE:
+        if rng.random() >= P_RESOLVE:
             return  # the customer left without a resolution
         yield self._think(20_000.0)
         chat("resolved", agent)
-        if rng.random() < _P_RATE:
+        if rng.random() < P_RATE:
             yield self._think(30_000.0)
-            weights = (0.3, 0.25, 0.2, 0.15, 0.1) if complaint else _RATING_WEIGHTS
+            weights = (0.3, 0.25, 0.2, 0.15, 0.1) if complaint else RATING_WEIGHTS
             rating = rng.choices((1, 2, 3, 4, 5), weights=weights)[0]
             extra: dict[str, Any] = {"rating": rating}
-            if rng.random() < _P_NPS:
+            if rng.random() < P_NPS:
                 extra["nps"] = min(10, max(0, 2 * rating + rng.randrange(-1, 2)))
             chat("rated", agent, **extra)
 

@@ -27,7 +27,8 @@ from cli.processes import Child, shoppulse_command
 from shoppulse import topics
 from shoppulse.alert_shape import alert
 from shoppulse.settings import Settings
-from simulator.simulation import Incident, Simulator
+from simulator.incidents import Incident
+from simulator.simulation import Simulator
 from tests.alerts.conftest import RecordingHandler, RecordingServer, wait_for
 from tests.api.test_feed_integration import _wait_ready, running_api
 from tests.conftest import WorkerFactory

@@ -28,7 +28,7 @@ from shoppulse.alert_shape import alert
 from shoppulse.settings import Settings
 from shoppulse.timeutil import format_ts_ms
 from shoppulse.topics import ALERTS
-from simulator.simulation import Incident
+from simulator.incidents import Incident
 from tests.api.api_process import ApiProcess
 from tests.api.browser import (
     FULL_HD,

@@ -20,7 +20,8 @@ from kafka import KafkaProducer
 
 from kafka_io.config import kafka_python_config
 from shoppulse.settings import Settings
-from simulator.simulation import DAY_MS, Incident, SimEvent, Simulator
+from simulator.incidents import Incident
+from simulator.simulation import DAY_MS, SimEvent, Simulator
 
 
 def wall_ms() -> int:

@@ -9,7 +9,8 @@ import pytest
 from cli.demo_script import MINUTE_MS, minutes_up, plan
 from shoppulse.snapshot import KpiSnapshot
 from shoppulse.store_detectors import StoreDetectors
-from simulator.simulation import Incident, Simulator
+from simulator.incidents import Incident
+from simulator.simulation import Simulator
 from tests.groundtruth import ground_truth
 
 DAY0_MS = 1_765_065_600_000  # a midnight UTC

@@ -11,12 +11,12 @@ import orjson
 import pytest
 
 from shoppulse.events import ChatEvent, OrderEvent, Rejection, decode_event
-from simulator import simulation
+from simulator.funnel import CHANNELS
+from simulator.incidents import Incident
 from simulator.simulation import (
     DAY_MS,
     HOUR_MS,
     MINUTE_MS,
-    Incident,
     SimEvent,
     Simulator,
     diurnal_factor,
@@ -178,7 +178,7 @@ def test_paid_channel_clicks_carry_ad_cost(day: tuple[Simulator, list[SimEvent]]
     costs = [c for c in clicks if "cost_minor" in c]
     assert costs
     assert all(c["channel"] == "paid" and c["cost_minor"] > 0 for c in costs)
-    assert {c["channel"] for c in clicks} == set(simulation.CHANNELS)
+    assert {c["channel"] for c in clicks} == set(CHANNELS)
 
 
 def test_chats_have_a_lifecycle(day: tuple[Simulator, list[SimEvent]]) -> None:
