@@ -163,9 +163,7 @@ class StoreMemory:
             if self.identities.get(visitor) != customer:
                 self.link_conflicts += 1
             return
-        self.identities[visitor] = customer
-        self.linked_ms[visitor] = ts_ms
-        self.visitors.setdefault(customer, set()).add(visitor)
+        self._add_link(visitor, customer, ts_ms)
         record: list[str | int] = [customer, ts_ms]
         self._changed("identity", visitor, record)
         visitor_paid = self.customers.pop(visitor, None)
@@ -175,6 +173,12 @@ class StoreMemory:
             if customer_paid is None or visitor_paid < customer_paid:
                 self.customers[customer] = visitor_paid
                 self._changed("customer", customer, visitor_paid)
+
+    def _add_link(self, visitor: str, customer: str, ts_ms: int) -> None:
+        """Record the link in the map, its time, and the customer's index of visitors."""
+        self.identities[visitor] = customer
+        self.linked_ms[visitor] = ts_ms
+        self.visitors.setdefault(customer, set()).add(visitor)
 
     def _chat(self, ev: ChatEvent) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -335,9 +339,7 @@ class StoreMemory:
         elif kind == "identity":
             self._forget(kind, ident)
             customer, linked_ms = value
-            self.identities[ident] = str(customer)
-            self.linked_ms[ident] = int(linked_ms)
-            self.visitors.setdefault(str(customer), set()).add(ident)
+            self._add_link(ident, str(customer), int(linked_ms))
         elif kind == "conversation":
             opened, answered, transferred, last = value
             self.conversations[ident] = Conversation(
