@@ -22,13 +22,14 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import orjson
 
 from shoppulse.settings import Settings
 from simulator.incidents import Incident
-from simulator.regions import CURRENCIES, region_offset_min
+from simulator.regions import CURRENCIES, region_offset_min, store_currency
 from simulator.simulation import Simulator, diurnal_factor
 from simulator.store_profiles import TrafficProfile
 
@@ -72,6 +73,21 @@ class Plan:
             out.append(TrafficProfile.parse(f"steady:{store}:rate={rate}", origin_ms=self.start_ms))
         return out
 
+    def simulator(self, seed: int, incidents: Sequence[Incident] = ()) -> Simulator:
+        """The plan's stores from its start, as the demo produces them."""
+        return Simulator(
+            stores=len(self.store_rates),
+            seed=seed,
+            start_ms=self.start_ms,
+            profiles=self.profiles(),
+            currencies=self.currencies,
+            incidents=incidents,
+        )
+
+    def checkout_outage(self, start_ms: int, length_ms: int) -> Incident:
+        """The scripted incident: the busy store's checkouts stop turning into paid orders."""
+        return Incident("conversion_drop", self.busy_store, start_ms, start_ms + length_ms, 0.0)
+
 
 def plan(
     now_ms: int,
@@ -89,9 +105,8 @@ def plan(
     shorter, or ``straight``: that many days straight. The busy store (``store-001``) is
     placed in the region where it is day now (:func:`daytime_currency`) and sends
     ``busy_rate`` events/s now: its daily mean is that over the daily curve's factor now, so
-    that its checkouts are frequent
-    enough for an outage to be seen within minutes at any hour the demo starts. The others
-    send ``quiet_rate`` events/s, a daily mean.
+    that its checkouts are frequent enough for an outage to be seen within minutes at any
+    hour the demo starts. The others send ``quiet_rate`` events/s, a daily mean.
 
     >>> p = plan(1_765_000_000_000, 3, 1, 8, 5.0, 0.4)  # 05:46 UTC: night in Europe
     >>> p.busy_store, p.currencies, sorted(p.store_rates.values()), len(p.gaps)
@@ -104,10 +119,10 @@ def plan(
     192
     """
     busy = "store-001"
-    first = daytime_currency(now_ms + 5 * MINUTE_MS)
-    currencies = (first, *(CURRENCIES[i % len(CURRENCIES)] for i in range(1, stores)))
-    now_factor = diurnal_factor(now_ms + 5 * MINUTE_MS + region_offset_min(first) * MINUTE_MS)
-    mean_rate = round(busy_rate / now_factor, 2)
+    soon = now_ms + 5 * MINUTE_MS
+    first = daytime_currency(soon)
+    currencies = tuple(store_currency(i, (first,)) for i in range(1, stores + 1))
+    mean_rate = round(busy_rate / local_factor(first, soon), 2)
     rates = {f"store-{i:03d}": (mean_rate if i == 1 else quiet_rate) for i in range(1, stores + 1)}
     if history_days < 7 or straight:
         start = now_ms - round(history_days * DAY_MS)
@@ -129,10 +144,16 @@ def daytime_currency(at_ms: int) -> str:
     >>> daytime_currency(1_765_000_000_000), daytime_currency(1_765_040_000_000)
     ('INR', 'USD')
     """
-    return max(
-        CURRENCIES,
-        key=lambda c: diurnal_factor(at_ms + region_offset_min(c) * MINUTE_MS),
-    )
+    return max(CURRENCIES, key=lambda c: local_factor(c, at_ms))
+
+
+def local_factor(currency: str, at_ms: int) -> float:
+    """The daily curve's factor at ``at_ms`` for a store in the region of ``currency``.
+
+    >>> round(local_factor("INR", 1_765_000_000_000), 2)  # 11:16 in India
+    1.59
+    """
+    return diurnal_factor(at_ms + region_offset_min(currency) * MINUTE_MS)
 
 
 @dataclass
@@ -181,13 +202,7 @@ class DemoTraffic:
 
         from kafka_io.config import kafka_python_config
 
-        sim = Simulator(
-            stores=len(self.plan.store_rates),
-            seed=self.seed,
-            start_ms=self.plan.start_ms,
-            profiles=self.plan.profiles(),
-            currencies=self.plan.currencies,
-        )
+        sim = self.plan.simulator(self.seed)
         producer = KafkaProducer(
             **kafka_python_config(self.settings),
             acks="all",
@@ -212,13 +227,7 @@ class DemoTraffic:
                     self.live_since_ms = ev.ts_ms
                     if self.incident_after_ms is not None:
                         begin = minutes_up(ev.ts_ms + self.incident_after_ms)
-                        self.incident = Incident(
-                            "conversion_drop",
-                            self.plan.busy_store,
-                            begin,
-                            begin + self.incident_for_ms,
-                            0.0,
-                        )
+                        self.incident = self.plan.checkout_outage(begin, self.incident_for_ms)
                         sim.incidents = (*sim.incidents, self.incident)
                 if self.live_since_ms is not None:
                     while not self.stop.is_set():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 #: Currency, a price scale (minor units per euro cent) and the store's UTC offset in minutes.
@@ -29,3 +30,14 @@ def region_offset_min(currency: str) -> int:
     (540, -300, 330)
     """
     return REGIONS[currency][1]
+
+
+def store_currency(index: int, given: Sequence[str] = ()) -> str:
+    """The currency of the ``index``-th store (from 1): the ``given`` one, else the rotation's.
+
+    >>> [store_currency(i, ["INR"]) for i in (1, 2, 8)]
+    ['INR', 'USD', 'EUR']
+    """
+    if index <= len(given):
+        return given[index - 1]
+    return ROTATION[(index - 1) % len(ROTATION)][0]

@@ -109,7 +109,7 @@ from simulator.funnel import (
     expected_orders_per_session,
 )
 from simulator.incidents import Incident
-from simulator.regions import CURRENCIES, REGIONS, ROTATION
+from simulator.regions import CURRENCIES, REGIONS, store_currency
 from simulator.store_profiles import StoreShape, TrafficProfile, shape_stores
 from simulator.traffic_variance import VarianceTrack
 
@@ -367,10 +367,8 @@ class Simulator:
         profiles = []
         for i, size in enumerate(sizes, start=1):
             store_id = f"store-{i:03d}"
-            currency, scale, offset = ROTATION[(i - 1) % len(ROTATION)]
-            if i <= len(self._currencies):
-                currency = self._currencies[i - 1]
-                scale, offset = REGIONS[currency]
+            currency = store_currency(i, self._currencies)
+            scale, offset = REGIONS[currency]
             if events_per_s is None:
                 rate = sessions_per_min / 60.0 * size
             else:

@@ -9,8 +9,6 @@ import pytest
 from cli.demo_script import MINUTE_MS, minutes_up, plan
 from shoppulse.snapshot import KpiSnapshot
 from shoppulse.store_detectors import StoreDetectors
-from simulator.incidents import Incident
-from simulator.simulation import Simulator
 from tests.groundtruth import ground_truth
 
 DAY0_MS = 1_765_065_600_000  # a midnight UTC
@@ -21,16 +19,8 @@ FINAL_AFTER_MS = MINUTE_MS + 5_000
 def _outage_alert_ms(now_ms: int) -> tuple[int | None, int | None]:
     """When the checkout-outage alert fires and resolves, from the live run's start."""
     the_plan = plan(now_ms, 3, 1, 1.05, 5.0, 0.4)
-    begin = minutes_up(now_ms + 60_000)
-    incident = Incident("conversion_drop", the_plan.busy_store, begin, begin + 4 * MINUTE_MS, 0.0)
-    sim = Simulator(
-        stores=3,
-        seed=1,
-        start_ms=the_plan.start_ms,
-        profiles=the_plan.profiles(),
-        incidents=(incident,),
-        currencies=the_plan.currencies,
-    )
+    outage = the_plan.checkout_outage(minutes_up(now_ms + 60_000), 4 * MINUTE_MS)
+    sim = the_plan.simulator(seed=1, incidents=(outage,))
     records = []
     for ev in sim.events():
         if ev.ts_ms >= now_ms + 12 * MINUTE_MS:
