@@ -243,7 +243,7 @@ def test_a_hooked_consumer_is_what_the_app_builds(framework: dict[str, Any]) -> 
     app = faust.App("faust-internals-install", broker="kafka://localhost:1", web_enabled=False)
 
     class Mine(HookedConsumer):
-        pass
+        """A consumer class of ours, as the worker's ``BoundedCommitConsumer`` is."""
 
     faust_internals.install_consumer_class(app, Mine)
     assert type(app.consumer) is Mine
