@@ -40,7 +40,7 @@ from alerts.topic_follower import (
 )
 from kafka_io.admin import ensure_topics
 from kafka_io.config import aiokafka_config
-from shoppulse.settings import Settings
+from shoppulse.settings import KafkaSettings
 from shoppulse.topics import ALERT_ACTIONS
 
 log = logging.getLogger("shoppulse.actions")
@@ -77,7 +77,7 @@ class ActionLog(FollowedTopic):
 
     def __init__(
         self,
-        settings: Settings,
+        settings: KafkaSettings,
         *,
         client_id: str = "shoppulse-actions",
         publish_timeout_s: float = DEFAULT_PUBLISH_TIMEOUT_S,

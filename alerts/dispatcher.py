@@ -50,7 +50,7 @@ from alerts.notifiers.factory import build_notifier
 from alerts.receivers import DispatcherConfig, ReceiverConfig
 from kafka_io.config import aiokafka_config
 from shoppulse import topics
-from shoppulse.settings import Settings
+from shoppulse.settings import DispatcherSettings
 from shoppulse.timeutil import format_ts_ms, wall_clock_ms
 
 log = logging.getLogger("shoppulse.dispatcher")
@@ -96,7 +96,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: DispatcherSettings,
         config: DispatcherConfig,
         *,
         registry: CollectorRegistry,
@@ -155,8 +155,8 @@ class Dispatcher:
             group_id=s.dispatcher_group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            session_timeout_ms=int(s.worker_session_timeout_s * 1000),
-            heartbeat_interval_ms=int(s.worker_heartbeat_interval_s * 1000),
+            session_timeout_ms=int(s.dispatcher_session_timeout_s * 1000),
+            heartbeat_interval_ms=int(s.dispatcher_heartbeat_interval_s * 1000),
         )
         await self._consumer.start()
         self._consumer.subscribe([s.topic(topics.ALERTS)], listener=_Rebalance(self))

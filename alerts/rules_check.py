@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 from alerts.rules import RulesError, load_rules
-from shoppulse.settings import Settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="the rules YAML file")
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: None) -> int:
     path: Path = args.file
     try:
         text = path.read_text(encoding="utf-8")

@@ -30,7 +30,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from kafka_io.config import aiokafka_config
-from shoppulse.settings import Settings
+from shoppulse.settings import KafkaSettings
 
 log = logging.getLogger("shoppulse.follower")
 
@@ -89,7 +89,7 @@ class TopicFollower:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: KafkaSettings,
         topic: str,
         handle: RecordHandler,
         *,

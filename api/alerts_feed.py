@@ -25,7 +25,7 @@ from alerts.topic_follower import (
     log_bad_record,
 )
 from api.clock import Clock, wall_clock_ms
-from shoppulse.settings import Settings
+from shoppulse.settings import ApiSettings
 from shoppulse.topics import ALERTS
 
 log = logging.getLogger("shoppulse.api.alerts_feed")
@@ -50,7 +50,7 @@ class AlertsFeed(FollowedTopic):
 
     def __init__(
         self,
-        settings: Settings,
+        settings: ApiSettings,
         board: AlertBoard,
         *,
         clock: Clock = wall_clock_ms,

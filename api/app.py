@@ -1,7 +1,7 @@
 """The FastAPI application factory.
 
->>> from shoppulse.settings import Settings
->>> app = create_app(Settings(), start_feed=False)
+>>> from shoppulse.settings import ApiSettings
+>>> app = create_app(ApiSettings(), start_feed=False)
 >>> for path in sorted(p for p in app.openapi()["paths"] if p.startswith("/api/v1")):
 ...     print(path)
 /api/v1/alerts
@@ -62,7 +62,7 @@ from api.routers import (
 )
 from api.security import parse_api_keys
 from api.view import KpiView
-from shoppulse.settings import Settings
+from shoppulse.settings import ApiSettings
 
 
 @asynccontextmanager
@@ -85,7 +85,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(
-    settings: Settings,
+    settings: ApiSettings,
     *,
     start_feed: bool = True,
     view: KpiView | None = None,

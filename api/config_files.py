@@ -7,11 +7,11 @@ targets and the scorecards use the article's weights. A file that is missing, un
 or invalid stops start-up with a :class:`ConfigFileError` naming the setting, the file and
 the failing field.
 
->>> from shoppulse.settings import Settings
->>> cfg = load_api_config(Settings())
+>>> from shoppulse.settings import ApiSettings
+>>> cfg = load_api_config(ApiSettings())
 >>> len(cfg.targets), cfg.scorecards.defaults.sales.peak.weights["gmv_attainment"]
 (0, 0.3)
->>> load_api_config(Settings(targets_file="/nonexistent/targets.yaml"))
+>>> load_api_config(ApiSettings(targets_file="/nonexistent/targets.yaml"))
 Traceback (most recent call last):
 ...
 api.config_files.ConfigFileError: SHOPPULSE_TARGETS_FILE=/nonexistent/targets.yaml: cannot read the file: No such file or directory
@@ -26,7 +26,7 @@ from typing import TypeVar
 
 from shoppulse.scorecard_config import ScorecardConfig
 from shoppulse.scorecards_file import ScorecardConfigError, load_scorecard_config
-from shoppulse.settings import Settings
+from shoppulse.settings import ApiSettings
 from shoppulse.targets import TargetBook
 from shoppulse.targets_file import TargetsError, load_targets
 
@@ -64,7 +64,7 @@ def _read(
         raise ConfigFileError(f"{where}: {exc}") from None
 
 
-def load_api_config(settings: Settings) -> ApiConfig:
+def load_api_config(settings: ApiSettings) -> ApiConfig:
     """Read and validate the targets and scorecards files named by ``settings``."""
     targets = (
         _read("targets_file", settings.targets_file, load_targets, (TargetsError,))

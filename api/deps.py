@@ -27,7 +27,7 @@ from api.ingest_metrics import IngestStats
 from api.producer import EventProducer
 from api.reads import ViewReader
 from api.view import KpiView
-from shoppulse.settings import Settings
+from shoppulse.settings import ApiSettings
 
 RETRY_AFTER_S = 5
 
@@ -58,9 +58,9 @@ def get_reader(conn: HTTPConnection) -> ViewReader:
     return reader
 
 
-def get_settings(conn: HTTPConnection) -> Settings:
+def get_settings(conn: HTTPConnection) -> ApiSettings:
     """The settings the app was created with."""
-    settings: Settings = conn.app.state.settings
+    settings: ApiSettings = conn.app.state.settings
     return settings
 
 
@@ -167,7 +167,7 @@ async def publish_action(writer: ActionWriter, action: Silence | Ack) -> None:
 
 ViewDep = Annotated[KpiView, Depends(get_view)]
 ReaderDep = Annotated[ViewReader, Depends(get_reader)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 FeedDep = Annotated[KpiFeed | None, Depends(get_feed)]
 BroadcasterDep = Annotated[Broadcaster, Depends(get_broadcaster)]
 ApiConfigDep = Annotated[ApiConfig, Depends(get_api_config)]

@@ -21,7 +21,7 @@ from alerts.topic_follower import FeedStats, FollowedTopic, TopicFollower, log_b
 from api.broadcast import Broadcaster
 from api.messages import update_message
 from api.view import KpiView
-from shoppulse.settings import Settings
+from shoppulse.settings import ApiSettings
 from shoppulse.snapshot import KpiSnapshot
 from shoppulse.topics import KPIS
 
@@ -68,7 +68,7 @@ class KpiFeed(FollowedTopic):
 
     def __init__(
         self,
-        settings: Settings,
+        settings: ApiSettings,
         view: KpiView,
         broadcaster: Broadcaster,
         *,

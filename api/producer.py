@@ -12,7 +12,7 @@ from aiokafka.errors import KafkaError
 
 from api.ingest import IngestRecord
 from kafka_io.config import aiokafka_config
-from shoppulse.settings import Settings
+from shoppulse.settings import ApiSettings
 
 
 class ProducerUnavailableError(RuntimeError):
@@ -28,7 +28,7 @@ class EventProducer(Protocol):
 class KafkaEventProducer:
     """Produces validated events to their (namespaced) topics, keyed by store id."""
 
-    def __init__(self, settings: Settings, *, timeout_s: float = 10.0) -> None:
+    def __init__(self, settings: ApiSettings, *, timeout_s: float = 10.0) -> None:
         self.settings = settings
         self.timeout_s = timeout_s
         self._producer: AIOKafkaProducer | None = None

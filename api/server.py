@@ -16,7 +16,7 @@ from api.auth import RedactKeys
 from api.config_files import ConfigFileError
 from api.security import ApiKeysError
 from shoppulse.logfmt import logging_dict_config
-from shoppulse.settings import Settings
+from shoppulse.settings import ApiSettings
 
 
 def uvicorn_log_config(level: str) -> dict[str, object]:
@@ -36,7 +36,9 @@ messages are subscriptions of at most :data:`api.messages.MAX_CLIENT_MESSAGE_CHA
 bigger one is refused (closed with 1009) before it is buffered."""
 
 
-def uvicorn_config(app: FastAPI, settings: Settings, *, log_level: str = "info") -> uvicorn.Config:
+def uvicorn_config(
+    app: FastAPI, settings: ApiSettings, *, log_level: str = "info"
+) -> uvicorn.Config:
     """How :func:`serve` runs ``app`` under uvicorn."""
     return uvicorn.Config(
         app,
@@ -49,7 +51,7 @@ def uvicorn_config(app: FastAPI, settings: Settings, *, log_level: str = "info")
     )
 
 
-def serve(settings: Settings, *, log_level: str = "info") -> None:
+def serve(settings: ApiSettings, *, log_level: str = "info") -> None:
     """Serve the API on ``settings.api_host:settings.api_port`` until interrupted (blocking).
 
     Raises :class:`~api.config_files.ConfigFileError` before listening when a targets or
@@ -78,7 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: ApiSettings) -> int:
     update = {k: v for k, v in (("api_host", args.host), ("api_port", args.port)) if v is not None}
     try:
         serve(settings.model_copy(update=update), log_level=args.log_level)

@@ -60,7 +60,7 @@ from shoppulse.components import COUNT_COMPONENTS, DISTINCT_COMPONENTS, sum_valu
 from shoppulse.hll import HyperLogLog
 from shoppulse.inventory import latest_gauges
 from shoppulse.service_agents import sum_agents
-from shoppulse.settings import Settings
+from shoppulse.settings import ApiSettings
 from shoppulse.snapshot import KpiSnapshot
 
 MINUTE_MS: Final = 60_000
@@ -146,7 +146,7 @@ class KpiView:
         """Set on frozen copies only (:meth:`frozen`): what :meth:`rollup_range` asks first."""
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, clock: Clock = wall_clock_ms) -> KpiView:
+    def from_settings(cls, settings: ApiSettings, *, clock: Clock = wall_clock_ms) -> KpiView:
         """A view sized by ``settings.api_history_minutes`` and ``settings.window_ms``."""
         return cls(
             history_minutes=settings.api_history_minutes,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 
 from api.security import ROLES, hash_key, new_key, parse_api_keys
-from shoppulse.settings import Settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--role", choices=ROLES, default="viewer", help="default: viewer")
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: None) -> int:
     key = new_key()
     entry = f"{args.name}:{args.role}:{hash_key(key)}"
     parse_api_keys(entry)  # the same check the API makes at start

@@ -34,7 +34,7 @@ from bench.detection import (
 from bench.incidents import INCIDENT_TYPES, KINDS, IncidentKind
 from bench.report import compare
 from bench.traffic import SIZES, Size
-from shoppulse.settings import Settings
+from shoppulse.settings import DetectionSettings
 
 _TRAFFIC_CHOICES = (*TRAFFIC, "both")
 
@@ -227,7 +227,7 @@ def render_comparison(comparison: dict[str, Any], console: Console) -> None:
     console.print(inc)
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: DetectionSettings) -> int:
     if args.days < 1 or args.warmup_days < 1 or args.stores_per_size < 1:
         raise SystemExit("bench-detect: --days, --warmup-days and --stores-per-size must be ≥ 1")
     jobs = args.jobs if args.jobs is not None else default_jobs()

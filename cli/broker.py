@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 
 from cli.processes import die_with_parent
-from shoppulse.settings import Settings
+from shoppulse.settings import KafkaSettings
 
 log = logging.getLogger("shoppulse.broker")
 
@@ -280,7 +280,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: KafkaSettings) -> int:
     if args.fetch_only:
         print(fetch_jars())
         return 0

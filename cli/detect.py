@@ -45,7 +45,6 @@ from rich.progress import Progress
 
 from shoppulse.detectors import OFFSET_TIME_CONSTANT_MIN, Detector, DetectorSpec
 from shoppulse.seasonal import SeasonalBaseline
-from shoppulse.settings import Settings
 from shoppulse.timeutil import TimestampError, parse_ts_ms
 
 #: Epoch values below this are seconds, not milliseconds (this is 2001-09-09 in ms).
@@ -300,7 +299,7 @@ def make_detectors(args: argparse.Namespace) -> list[Detector]:
     ]
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: None) -> int:
     try:
         with args.input.open(newline="", encoding="utf-8") as fh:
             rows = list(read_rows(fh, args.kind, args.naive_offset, str(args.input)))

@@ -14,7 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
-from shoppulse.settings import Settings
+from shoppulse.settings import DispatcherSettings
 
 log = logging.getLogger("shoppulse.dispatcher")
 
@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: DispatcherSettings) -> int:
     from alerts.receivers import (
         DEFAULT_RECEIVERS,
         DispatcherConfig,
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_serve(settings, config))
 
 
-async def _serve(settings: Settings, config: object) -> int:
+async def _serve(settings: DispatcherSettings, config: object) -> int:
     from prometheus_client import CollectorRegistry, start_http_server
 
     from alerts.dispatcher import Dispatcher

@@ -43,7 +43,7 @@ from shoppulse.column_mapping import (
     load_mapping,
     sort_for_replay,
 )
-from shoppulse.settings import Settings
+from shoppulse.settings import ReplaySettings
 from shoppulse.timeutil import format_ts_ms
 
 log = logging.getLogger("shoppulse.replay")
@@ -175,7 +175,7 @@ def summary_lines(
     return lines
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: ReplaySettings) -> int:
     """Replay files to Kafka; 0 on success, 1 on delivery errors, 2 on bad input."""
     try:
         if args.speed < 0:
@@ -292,7 +292,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 130 if interrupted else 0
 
 
-def _warn_about_history(events: list[ReplayEvent], speed: float, settings: Settings) -> None:
+def _warn_about_history(events: list[ReplayEvent], speed: float, settings: ReplaySettings) -> None:
     """ADR 17 (paced history closes quiet stores' minutes) and ADR 18 (history older than the
     API's window is counted, not served)."""
     if speed > 0 and 60.0 / speed > settings.idle_close_s:

@@ -61,7 +61,7 @@ import orjson
 
 from cli.progress import production_progress
 from kafka_io.config import kafka_python_config
-from shoppulse.settings import Settings
+from shoppulse.settings import ProducerSettings
 from shoppulse.timeutil import TimestampError, format_ts_ms, parse_ts_ms
 from simulator.incidents import Incident
 from simulator.simulation import DIURNAL_PEAK, Simulator, parse_duration_ms
@@ -314,7 +314,7 @@ def fitted_event_rate(
     return rate_per_s / speedup / peak
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: ProducerSettings) -> int:
     """Produce simulated traffic; 0 on success, 1 on delivery errors, 2 on bad options."""
     now_ms = int(time.time() * 1000)
     try:

@@ -11,7 +11,7 @@ from kafka.errors import TopicAlreadyExistsError
 
 from kafka_io.config import kafka_python_config
 from shoppulse import topics
-from shoppulse.settings import Settings
+from shoppulse.settings import KafkaSettings
 
 log = logging.getLogger("shoppulse.topics")
 
@@ -37,14 +37,14 @@ TOPIC_CONFIGS: dict[str, dict[str, str]] = {
 }
 
 
-def ensure_topics(settings: Settings, names: Iterable[str] = ALL_TOPICS) -> list[str]:
+def ensure_topics(settings: KafkaSettings, names: Iterable[str] = ALL_TOPICS) -> list[str]:
     """Create the (logical) topics that do not exist yet; return the physical names created."""
     return _create_missing(
         settings, {settings.topic(name): TOPIC_CONFIGS.get(name, {}) for name in names}
     )
 
 
-def ensure_changelog_topics(settings: Settings, names: Iterable[str]) -> list[str]:
+def ensure_changelog_topics(settings: KafkaSettings, names: Iterable[str]) -> list[str]:
     """Create the worker's table changelogs (physical names) that do not exist yet, compacted,
     as Faust would: before the worker starts, so a fresh namespace's first start does not
     assign and write to changelogs still being created (a worker was seen to stop after its
@@ -52,7 +52,7 @@ def ensure_changelog_topics(settings: Settings, names: Iterable[str]) -> list[st
     return _create_missing(settings, {name: {"cleanup.policy": "compact"} for name in names})
 
 
-def _create_missing(settings: Settings, configs: dict[str, dict[str, str]]) -> list[str]:
+def _create_missing(settings: KafkaSettings, configs: dict[str, dict[str, str]]) -> list[str]:
     admin = KafkaAdminClient(**kafka_python_config(settings), request_timeout_ms=15_000)
     try:
         existing = set(admin.list_topics())

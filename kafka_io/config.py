@@ -1,9 +1,9 @@
 """Kafka client keyword arguments from settings (pure: plain dicts, no client imports).
 
->>> from shoppulse.settings import Settings
->>> kafka_python_config(Settings(kafka_bootstrap_servers="h1:9092,h2:9092"))
+>>> from shoppulse.settings import KafkaSettings
+>>> kafka_python_config(KafkaSettings(kafka_bootstrap_servers="h1:9092,h2:9092"))
 {'bootstrap_servers': ['h1:9092', 'h2:9092'], 'security_protocol': 'PLAINTEXT'}
->>> cfg = kafka_python_config(Settings(kafka_security_protocol="SASL_SSL",
+>>> cfg = kafka_python_config(KafkaSettings(kafka_security_protocol="SASL_SSL",
 ...     kafka_sasl_mechanism="SCRAM-SHA-512", kafka_sasl_username="u",
 ...     kafka_sasl_password="p", kafka_ssl_cafile="/ca.pem"))
 >>> cfg["sasl_mechanism"], cfg["sasl_plain_password"], cfg["ssl_cafile"]
@@ -15,14 +15,14 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
-from shoppulse.settings import Settings
+from shoppulse.settings import KafkaSettings
 
 
-def bootstrap_list(settings: Settings) -> list[str]:
+def bootstrap_list(settings: KafkaSettings) -> list[str]:
     return [h.strip() for h in settings.kafka_bootstrap_servers.split(",") if h.strip()]
 
 
-def kafka_python_config(settings: Settings) -> dict[str, Any]:
+def kafka_python_config(settings: KafkaSettings) -> dict[str, Any]:
     """Connection kwargs for kafka-python clients (producer, consumer, admin)."""
     cfg: dict[str, Any] = {
         "bootstrap_servers": bootstrap_list(settings),
@@ -41,7 +41,7 @@ def kafka_python_config(settings: Settings) -> dict[str, Any]:
     return cfg
 
 
-def ssl_context(settings: Settings) -> ssl.SSLContext | None:
+def ssl_context(settings: KafkaSettings) -> ssl.SSLContext | None:
     """A TLS client context from the configured CA, certificate and key; None without TLS."""
     if settings.kafka_security_protocol not in ("SSL", "SASL_SSL"):
         return None
@@ -56,11 +56,11 @@ def ssl_context(settings: Settings) -> ssl.SSLContext | None:
     return ctx
 
 
-def aiokafka_config(settings: Settings) -> dict[str, Any]:
+def aiokafka_config(settings: KafkaSettings) -> dict[str, Any]:
     """Connection kwargs for aiokafka clients (what Faust uses underneath).
 
-    >>> from shoppulse.settings import Settings
-    >>> aiokafka_config(Settings(kafka_bootstrap_servers="h1:9092"))
+    >>> from shoppulse.settings import KafkaSettings
+    >>> aiokafka_config(KafkaSettings(kafka_bootstrap_servers="h1:9092"))
     {'bootstrap_servers': ['h1:9092'], 'security_protocol': 'PLAINTEXT'}
     """
     cfg = kafka_python_config(settings)

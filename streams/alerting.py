@@ -24,7 +24,7 @@ import orjson
 from alerts.lifecycle import AlertEngine
 from alerts.rules import RuleSet
 from shoppulse import jsonbytes, topics
-from shoppulse.settings import Settings
+from shoppulse.settings import WorkerSettings
 from shoppulse.snapshot import KpiSnapshot
 from shoppulse.timeutil import wall_clock_ms
 from streams.tables import DecodedValues
@@ -35,7 +35,7 @@ log = logging.getLogger("shoppulse.alerting")
 QUIET_TICK_INTERVAL_S: Final = 30.0
 
 
-def install_alerting(app: Any, settings: Settings, rules: RuleSet) -> None:
+def install_alerting(app: Any, settings: WorkerSettings, rules: RuleSet) -> None:
     kpis_name, signals_name = settings.topic(topics.KPIS), settings.topic(topics.SIGNALS)
     source = app.topic(kpis_name, signals_name, key_type=bytes, value_type=bytes)
     alerts = app.topic(settings.topic(topics.ALERTS), key_type=bytes, value_type=bytes)

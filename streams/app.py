@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry
 
 from alerts.rules import RuleSet, load_default_rules, load_rules_file
 from shoppulse import topics
-from shoppulse.settings import Settings
+from shoppulse.settings import WorkerSettings
 from shoppulse.snapshot import KpiSnapshot
 from streams.alerting import install_alerting
 from streams.consumer import BoundedCommitConsumer, install_consumer
@@ -135,14 +135,14 @@ class TopicPublisher:
         await self._deadletter.send(key=key, value=record)
 
 
-def load_rules_setting(settings: Settings) -> RuleSet:
+def load_rules_setting(settings: WorkerSettings) -> RuleSet:
     """The alert rules: ``SHOPPULSE_RULES_FILE``, else the packaged defaults."""
     if settings.rules_file is None:
         return load_default_rules()
     return load_rules_file(settings.rules_file)
 
 
-def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> faust.App:
+def create_app(settings: WorkerSettings, registry: CollectorRegistry | None = None) -> faust.App:
     """Build the worker's Faust app from settings."""
     app_id = f"{settings.topic_namespace}{settings.worker_app_id}"
     app = faust.App(

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from shoppulse import jsonbytes, topics
-from shoppulse.settings import Settings
+from shoppulse.settings import WorkerSettings
 from shoppulse.snapshot import KpiSnapshot
 from shoppulse.store_detectors import StoreDetectors
 from streams.tables import DecodedValues
@@ -22,7 +22,7 @@ from streams.tables import DecodedValues
 log = logging.getLogger("shoppulse.detection")
 
 
-def install_detection(app: Any, settings: Settings) -> None:
+def install_detection(app: Any, settings: WorkerSettings) -> None:
     kpis = app.topic(settings.topic(topics.KPIS), key_type=bytes, value_type=bytes)
     signals_topic = app.topic(settings.topic(topics.SIGNALS), key_type=bytes, value_type=bytes)
     table = app.Table(

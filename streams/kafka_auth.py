@@ -7,10 +7,10 @@ from typing import Any
 import faust
 
 from kafka_io.config import ssl_context
-from shoppulse.settings import Settings
+from shoppulse.settings import WorkerSettings
 
 
-def faust_credentials(settings: Settings) -> Any:
+def faust_credentials(settings: WorkerSettings) -> Any:
     """``broker_credentials`` for ``faust.App``: ``None``, TLS or SASL (optionally over TLS)."""
     ctx = ssl_context(settings)
     if settings.kafka_security_protocol.startswith("SASL"):

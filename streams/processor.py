@@ -28,7 +28,7 @@ from shoppulse.dead_letter import dead_letter_record
 from shoppulse.events import Rejection, decode_event
 from shoppulse.minute_book import MinuteBook, OpenMinute, StoreClock
 from shoppulse.read_progress import ReadProgress, TopicPartition
-from shoppulse.settings import Settings
+from shoppulse.settings import WorkerSettings
 from shoppulse.snapshot import KpiSnapshot
 from shoppulse.store_memory import record_owner, record_seq
 from shoppulse.timeutil import wall_clock_ms
@@ -103,7 +103,7 @@ class MinuteProcessor:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: WorkerSettings,
         *,
         families: Mapping[str, str],
         state: StateSink,

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from shoppulse.logfmt import logging_dict_config
-from shoppulse.settings import Settings
+from shoppulse.settings import WorkerSettings
 from streams.local_state import mark_clean_shutdown, prepare_local_tables
 
 log = logging.getLogger("shoppulse.worker")
@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The worker is configured by SHOPPULSE_* settings; it has no options of its own."""
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: WorkerSettings) -> int:
     import faust
     from prometheus_client import (
         CollectorRegistry,

@@ -10,7 +10,8 @@ from pathlib import Path
 import yaml
 
 from cli.main import SUBCOMMANDS, build_parser
-from shoppulse.settings import Settings
+from shoppulse.settings import Settings, env_name
+from shoppulse.settings.base import groups
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -22,6 +23,17 @@ def test_every_setting_is_documented_in_the_configuration_page_and_nothing_else(
     fields = {f"SHOPPULSE_{name.upper()}" for name in Settings.model_fields}
     assert fields - documented == set(), "settings missing from docs/configuration.md"
     assert documented - fields == set(), "docs/configuration.md names settings that do not exist"
+
+
+def test_each_section_of_the_configuration_page_is_one_settings_group() -> None:
+    page = (DOCS / "configuration.md").read_text(encoding="utf-8")
+    parts = re.split(r"^## (.+)$", page, flags=re.M)
+    sections = dict(zip(parts[1::2], parts[2::2], strict=True))
+    for title, names in groups(Settings):
+        heading = title[0].upper() + title[1:]
+        assert heading in sections, f"docs/configuration.md has no section '## {heading}'"
+        documented = re.findall(r"^\| `(SHOPPULSE_[A-Z0-9_]+)`", sections[heading], re.M)
+        assert documented == [env_name(n) for n in names], heading
 
 
 def test_every_subcommand_is_in_the_commands_page() -> None:

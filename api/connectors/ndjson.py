@@ -42,7 +42,7 @@ from api.ingest_metrics import IngestStats
 from api.producer import EventProducer, ProducerUnavailableError
 from api.view import KpiView
 from shoppulse.events import MAX_EVENT_BYTES
-from shoppulse.settings import Settings
+from shoppulse.settings import ApiSettings
 
 PATH: Final = "/api/v1/events"
 MEDIA_TYPES: Final = frozenset({"application/x-ndjson", "application/ndjson"})
@@ -199,7 +199,7 @@ class NdjsonIngest:
 @dataclass
 class _Stream:
     producer: EventProducer
-    settings: Settings
+    settings: ApiSettings
     view: KpiView
     stats: IngestStats
     result: StreamResult

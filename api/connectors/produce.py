@@ -24,7 +24,7 @@ from api.ingest_metrics import IngestStats
 from api.producer import EventProducer, ProducerUnavailableError
 from api.routers.events import IngestIssueOut
 from api.view import KpiView
-from shoppulse.settings import Settings
+from shoppulse.settings import ApiSettings
 
 
 class IgnoredOut(BaseModel):
@@ -87,7 +87,7 @@ async def produce_mapped(
     results: Sequence[Mapped | BadEnvelope],
     *,
     producer: EventProducer,
-    settings: Settings,
+    settings: ApiSettings,
     view: KpiView,
     feed: KpiFeed | None,
     stats: IngestStats,

@@ -9,14 +9,13 @@ import pytest
 
 from alerts import rules_check
 from alerts.rules import DEFAULT_RULES_PATH
-from shoppulse.settings import Settings
 from tests.alerts.rules_fixtures import one_rule
 
 
 def _run(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="shoppulse rules")
     rules_check.add_arguments(parser)
-    return rules_check.run(parser.parse_args(list(argv)), Settings())
+    return rules_check.run(parser.parse_args(list(argv)), None)
 
 
 def test_default_rules_are_ok(capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,13 +14,12 @@ import numpy as np
 import pytest
 
 from cli import detect
-from shoppulse.settings import Settings
 
 
 def run(*argv: str) -> int:
     parser = argparse.ArgumentParser()
     detect.add_arguments(parser)
-    return detect.run(parser.parse_args(list(argv)), Settings())
+    return detect.run(parser.parse_args(list(argv)), None)
 
 
 def write_series(
