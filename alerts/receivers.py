@@ -59,11 +59,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Final, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, Field
 
 from alerts.notifiers.base import Backoff
 from alerts.rules import parse_duration_ms
 from alerts.yaml_spec import SpecError, at_line, field_path, load_spec
+from shoppulse.yaml_validation import StrictSpec
 
 ReceiverKind = Literal["log", "slack", "webhook", "email", "alertmanager"]
 RECEIVER_KINDS: Final[tuple[ReceiverKind, ...]] = (
@@ -110,32 +111,28 @@ EnvName = Annotated[str, AfterValidator(_check_env_name)]
 Url = Annotated[str, AfterValidator(_check_url)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
-
-
-class _RetrySpec(_Strict):
+class _RetrySpec(StrictSpec):
     initial: Duration | None = None
     factor: float | None = Field(default=None, ge=1)
     max: Duration | None = None
     attempts: int | None = Field(default=None, ge=1, le=100)
 
 
-class _LogSpec(_Strict):
+class _LogSpec(StrictSpec):
     pass
 
 
-class _SlackSpec(_Strict):
+class _SlackSpec(StrictSpec):
     url: Url | None = None
     url_env: EnvName | None = None
 
 
-class _WebhookSpec(_Strict):
+class _WebhookSpec(StrictSpec):
     url: Url
     secret_env: EnvName
 
 
-class _EmailSpec(_Strict):
+class _EmailSpec(StrictSpec):
     host: str
     port: int = Field(default=25, ge=1, le=65535)
     starttls: bool = False
@@ -146,11 +143,11 @@ class _EmailSpec(_Strict):
     to: list[str] = Field(min_length=1)
 
 
-class _AlertmanagerSpec(_Strict):
+class _AlertmanagerSpec(StrictSpec):
     url: Url
 
 
-class _ReceiverSpec(_Strict):
+class _ReceiverSpec(StrictSpec):
     name: str = Field(min_length=1, max_length=100)
     log: _LogSpec | None = None
     slack: _SlackSpec | None = None
@@ -161,14 +158,14 @@ class _ReceiverSpec(_Strict):
     timeout: Duration | None = None
 
 
-class _RouteSpec(_Strict):
+class _RouteSpec(StrictSpec):
     match: dict[str, str] = Field(default_factory=dict)
     match_re: dict[str, str] = Field(default_factory=dict)
     receivers: list[str] = Field(min_length=1)
     continue_: bool = Field(default=False, alias="continue")
 
 
-class _FileSpec(_Strict):
+class _FileSpec(StrictSpec):
     retry: _RetrySpec = _RetrySpec()
     timeout: Duration = "10s"
     alertmanager_resend: Duration = "1m"

@@ -76,13 +76,14 @@ from types import MappingProxyType
 from typing import Annotated, Final, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, Field
 
 from alerts.yaml_spec import SpecError, at_line, field_path, load_spec
 from shoppulse.alert_shape import Severity
 from shoppulse.components import DISTINCT_COMPONENTS
 from shoppulse.inventory import GAUGE_COMPONENTS
 from shoppulse.kpis import KPI_BY_NAME, kpi_inputs
+from shoppulse.yaml_validation import StrictSpec
 
 RuleKind = Literal["threshold", "anomaly", "rate_of_change"]
 Op = Literal[">", ">=", "<", "<="]
@@ -181,23 +182,19 @@ LabelTemplate = Annotated[str, AfterValidator(_check_label_template)]
 Name = Annotated[str, AfterValidator(_check_name)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
-
-
-class _OverrideSpec(_Strict):
+class _OverrideSpec(StrictSpec):
     value: float | None = None
     for_: Duration | None = Field(default=None, alias="for")
     severity: Severity | None = None
     disabled: bool = False
 
 
-class _AnnotationsSpec(_Strict):
+class _AnnotationsSpec(StrictSpec):
     summary: Template | None = None
     description: Template | None = None
 
 
-class _RuleSpec(_Strict):
+class _RuleSpec(StrictSpec):
     name: Name
     kind: RuleKind
     kpi: KpiName | None = None
@@ -213,7 +210,7 @@ class _RuleSpec(_Strict):
     stores: dict[str, _OverrideSpec] = Field(default_factory=dict)
 
 
-class _RulesFileSpec(_Strict):
+class _RulesFileSpec(StrictSpec):
     repeat_interval: Duration = "4h"
     flap_window: Duration = "0m"
     rules: list[_RuleSpec]

@@ -45,6 +45,7 @@ import yaml
 
 from shoppulse import topics
 from shoppulse.events import Rejection, decode_event
+from shoppulse.money import minor_exponent
 from shoppulse.timeutil import TimestampError, epoch_ms, parse_ts_ms
 
 #: Every field a mapping may name, and the event field it fills.
@@ -85,28 +86,6 @@ OPTIONAL: Final[dict[str, tuple[str, ...]]] = {
 SKIP: Final = "skip"
 """A ``values`` entry mapped to ``skip``: the row makes no event of that rule (not an error)."""
 
-ZERO_DECIMAL_CURRENCIES: Final = frozenset(
-    [
-        "BIF",
-        "CLP",
-        "DJF",
-        "GNF",
-        "ISK",
-        "JPY",
-        "KMF",
-        "KRW",
-        "PYG",
-        "RWF",
-        "UGX",
-        "UYI",
-        "VND",
-        "VUV",
-        "XAF",
-        "XOF",
-        "XPF",
-    ]
-)
-THREE_DECIMAL_CURRENCIES: Final = frozenset(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"])
 TIME_FORMATS: Final = ("iso8601", "epoch_ms", "epoch_s")
 _DECIMAL = re.compile(r"^\d+(\.\d+)?$")
 _OFFSET = re.compile(r"^([+-])(\d\d):?(\d\d)$")
@@ -117,17 +96,6 @@ _SPEC_KEYS: Final = frozenset(
 
 class MappingError(ValueError):
     """The mapping document itself is wrong; the message names the key."""
-
-
-def currency_decimals(currency: str) -> int:
-    """Digits after the decimal point of a currency's minor unit (ISO 4217).
-
-    >>> currency_decimals("EUR"), currency_decimals("JPY"), currency_decimals("KWD")
-    (2, 0, 3)
-    """
-    if currency in ZERO_DECIMAL_CURRENCIES:
-        return 0
-    return 3 if currency in THREE_DECIMAL_CURRENCIES else 2
 
 
 def parse_timezone(text: str) -> tzinfo:
@@ -538,7 +506,7 @@ class _RowConverter:
             raise _RowProblemError(label, f"{text!r} is not a decimal amount >= 0", reason)
         decimals = spec.decimals if spec and spec.decimals is not None else None
         if decimals is None:
-            decimals = currency_decimals(currency)
+            decimals = minor_exponent(currency)
         minor = Decimal(text).scaleb(decimals)
         if minor != minor.to_integral_value():
             raise _RowProblemError(

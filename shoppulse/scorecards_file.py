@@ -33,8 +33,6 @@ import math
 from zoneinfo import ZoneInfo
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -52,18 +50,19 @@ from shoppulse.scorecard_config import (
     StoreScoring,
     WeightSet,
 )
-from shoppulse.yaml_validation import describe_validation_error, parse_yaml_mapping
+from shoppulse.yaml_validation import (
+    StrictSpec,
+    check_timezone,
+    describe_validation_error,
+    parse_yaml_mapping,
+)
 
 
 class ScorecardConfigError(ValueError):
     """A scorecard configuration that does not validate; the message names the field path."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
-
-
-class _WeightsSpec(_Strict):
+class _WeightsSpec(StrictSpec):
     """Base: the sum check for a weight set's fields."""
 
     @model_validator(mode="after")
@@ -88,27 +87,27 @@ class _ServiceWeightsSpec(_WeightsSpec):
     escalation_rate: float = Field(ge=0, allow_inf_nan=False)
 
 
-class _SalesSetsSpec(_Strict):
+class _SalesSetsSpec(StrictSpec):
     peak: _SalesWeightsSpec | None = None
     off_peak: _SalesWeightsSpec | None = None
 
 
-class _ServiceSetsSpec(_Strict):
+class _ServiceSetsSpec(StrictSpec):
     peak: _ServiceWeightsSpec | None = None
     off_peak: _ServiceWeightsSpec | None = None
 
 
-class _RolesSpec(_Strict):
+class _RolesSpec(StrictSpec):
     sales: _SalesSetsSpec = _SalesSetsSpec()
     service: _ServiceSetsSpec = _ServiceSetsSpec()
 
 
-class _MarkSpec(_Strict):
+class _MarkSpec(StrictSpec):
     mark: float | None = Field(default=None, allow_inf_nan=False)
     zero_at: float | None = Field(default=None, allow_inf_nan=False)
 
 
-class _MarksSpec(_Strict):
+class _MarksSpec(StrictSpec):
     gmv_attainment: _MarkSpec | None = None
     gross_margin: _MarkSpec | None = None
     new_customer_conversion: _MarkSpec | None = None
@@ -119,7 +118,7 @@ class _MarksSpec(_Strict):
     escalation_rate: _MarkSpec | None = None
 
 
-class _ScopeSpec(_Strict):
+class _ScopeSpec(StrictSpec):
     timezone: str | None = None
     peak_hours: list[str] | None = None
     weights: _RolesSpec = _RolesSpec()
@@ -128,12 +127,7 @@ class _ScopeSpec(_Strict):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
-                raise ValueError(f"unknown IANA time zone {value!r}, e.g. Europe/Berlin") from None
-        return value
+        return check_timezone(value)
 
     @field_validator("peak_hours")
     @classmethod
@@ -143,7 +137,7 @@ class _ScopeSpec(_Strict):
         return value
 
 
-class _FileSpec(_Strict):
+class _FileSpec(StrictSpec):
     defaults: _ScopeSpec = _ScopeSpec()
     stores: dict[str, _ScopeSpec] = Field(default_factory=dict)
 

@@ -31,12 +31,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Annotated, Final, Literal, TypeVar, cast
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -44,7 +42,12 @@ from pydantic import (
 
 from shoppulse.target_curves import BUILTIN_CURVES, ECOMMERCE_CURVE, Curve
 from shoppulse.targets import StoreTarget, TargetBook
-from shoppulse.yaml_validation import describe_validation_error, parse_yaml_mapping
+from shoppulse.yaml_validation import (
+    StrictSpec,
+    check_timezone,
+    describe_validation_error,
+    parse_yaml_mapping,
+)
 
 _T = TypeVar("_T")
 
@@ -54,10 +57,6 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 class TargetsError(ValueError):
     """A targets file that does not parse or validate; the message names the field path."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
 _CURVE_HELP = (
@@ -77,15 +76,6 @@ def _check_curve_spec(value: object) -> object:
     raise ValueError(f"{_CURVE_HELP}; got {type(value).__name__}")
 
 
-def _check_timezone(value: str | None) -> str | None:
-    if value is not None:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {value!r}, e.g. Europe/Berlin") from None
-    return value
-
-
 def _check_currency(value: str) -> str:
     if not (len(value) == 3 and value.isascii() and value.isalpha() and value.isupper()):
         raise ValueError(f"an ISO 4217 currency code in upper case, e.g. EUR; got {value!r}")
@@ -102,7 +92,7 @@ _CurveWeights = Annotated[list[float], AfterValidator(_check_named_curve)]
 _TargetMinor = Annotated[int, Field(ge=0)]
 
 
-class _DefaultsSpec(_Strict):
+class _DefaultsSpec(StrictSpec):
     daily_gmv_target_minor: int | None = Field(default=None, ge=0)
     currency: _Currency | None = None
     timezone: str | None = None
@@ -116,14 +106,14 @@ class _DefaultsSpec(_Strict):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str | None) -> str | None:
-        return _check_timezone(value)
+        return check_timezone(value)
 
 
 class _StoreSpec(_DefaultsSpec):
     weekday_targets_minor: dict[Weekday, _TargetMinor] | None = None
 
 
-class _TargetsFileSpec(_Strict):
+class _TargetsFileSpec(StrictSpec):
     defaults: _DefaultsSpec = _DefaultsSpec()
     curves: dict[str, _CurveWeights] = Field(default_factory=dict)
     stores: dict[str, _StoreSpec]

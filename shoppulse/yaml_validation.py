@@ -1,14 +1,39 @@
 """Reading a YAML configuration document, and naming its validation errors by field path.
 
-Shared by the targets, scorecards and alert-rules files.
+Shared by the targets, scorecards, alert-rules and receivers files.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+
+class StrictSpec(BaseModel):
+    """The base of a configuration file's models: exact types, no unknown fields, frozen."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+def check_timezone(value: str | None) -> str | None:
+    """An IANA time zone name (or None), as a field validator; a clear error otherwise.
+
+    >>> check_timezone("Europe/Berlin")
+    'Europe/Berlin'
+    >>> check_timezone("Mars/Olympus")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown IANA time zone 'Mars/Olympus', e.g. Europe/Berlin
+    """
+    if value is not None:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}, e.g. Europe/Berlin") from None
+    return value
 
 
 def describe_validation_error(exc: ValidationError, prefix: str = "") -> str:

@@ -20,20 +20,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, DecimalException, InvalidOperation
 from typing import Any, Final
 
-#: ISO 4217 currencies whose minor unit is not 1/100 (all others: 2 decimals).
-MINOR_EXPONENT: Final[dict[str, int]] = {
-    **dict.fromkeys(
-        (
-            "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI",
-            "VND", "VUV", "XAF", "XOF", "XPF",
-        ),
-        0,
-    ),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-    "CLF": 4,
-    "UYW": 4,
-}  # fmt: skip
-
+from shoppulse.money import minor_exponent
 
 MAX_AMOUNT_DIGITS: Final = 12
 """Amounts of 10**12 or more are refused before any arithmetic (the contract's limit is
@@ -50,11 +37,6 @@ class Mapped:
 
     envelope: dict[str, Any] | None = None
     ignored: str | None = None
-
-
-def minor_exponent(currency: str) -> int:
-    """Decimals of the currency's minor unit (ISO 4217), 2 unless listed otherwise."""
-    return MINOR_EXPONENT.get(currency, 2)
 
 
 def to_minor(amount: object, currency: str) -> int:
