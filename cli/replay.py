@@ -34,13 +34,13 @@ from cli.progress import production_progress
 from cli.simulate import Pacer
 from kafka_io.config import kafka_python_config
 from shoppulse import topics
-from shoppulse.column_mapping import (
+from shoppulse.column_mapping import load_mapping
+from shoppulse.row_conversion import (
     Conversion,
     ReplayEvent,
     RowError,
     convert_csv,
     convert_jsonl,
-    load_mapping,
     sort_for_replay,
 )
 from shoppulse.settings import ReplaySettings

@@ -1,5 +1,5 @@
-"""shoppulse.column_mapping: every field kind, bad rows by file/line/field, naive timestamps,
-stable derived event ids, the example mappings, JSONL envelopes."""
+"""shoppulse.column_mapping and shoppulse.row_conversion: every field kind, bad rows by
+file/line/field, naive timestamps, stable derived event ids, the example mappings, JSONL."""
 
 from __future__ import annotations
 
@@ -9,17 +9,15 @@ from typing import Any
 import orjson
 import pytest
 
-from shoppulse.column_mapping import (
+from shoppulse.column_mapping import Mapping, MappingError, load_mapping
+from shoppulse.events import decode_event
+from shoppulse.row_conversion import (
     Conversion,
-    Mapping,
-    MappingError,
     ReplayEvent,
     convert_csv,
     convert_jsonl,
-    load_mapping,
     sort_for_replay,
 )
-from shoppulse.events import decode_event
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "docs" / "mappings"
