@@ -118,6 +118,8 @@ class Components:
     """Per distinct set, its last sketch, how many members it holds, and its base64 form."""
     _unsketched: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
     """Members added by :meth:`add_event` since the last sketch."""
+    _added: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
+    """Members added by :meth:`add_event` since the last :meth:`take_added`."""
 
     def add_counts(self, deltas: Mapping[str, int]) -> None:
         counts = self.counts
@@ -128,12 +130,16 @@ class Components:
         """Fold one validated event into the components."""
         counts = self.counts
         counts["events"] += 1
-        if isinstance(event, ClickEvent):
+        if type(event) is ClickEvent:
             counts[_CLICK_COUNTER[event.kind]] += 1
             if event.cost_minor is not None:
                 counts["ad_cost_minor"] += event.cost_minor
-            self._add_distinct("visitors", event.visitor_id)
-            self._add_distinct("sessions", event.session_id)
+            distinct = self.distinct
+            visitors, sessions = distinct["visitors"], distinct["sessions"]
+            if event.visitor_id not in visitors:
+                self._add_distinct("visitors", event.visitor_id)
+            if event.session_id not in sessions:
+                self._add_distinct("sessions", event.session_id)
         elif isinstance(event, OrderEvent):
             self._add_order(event)
         elif isinstance(event, ChatEvent):
@@ -146,6 +152,13 @@ class Components:
         if member not in members:
             members.add(member)
             self._unsketched.setdefault(name, []).append(member)
+            self._added.setdefault(name, []).append(member)
+
+    def take_added(self) -> dict[str, list[str]]:
+        """The distinct members :meth:`add_event` added since the last call (an open minute's
+        segment record holds those of its events)."""
+        added, self._added = self._added, {}
+        return added
 
     def _add_order(self, event: OrderEvent) -> None:
         counts = self.counts

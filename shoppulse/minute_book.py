@@ -92,6 +92,9 @@ class OpenMinute:
     ``SEGMENT_MAX_EVENTS`` and about ``SEGMENT_MAX_BYTES`` each (the last one may still grow)."""
     size_bytes: int = 0
     """Of a pending segment: about how many bytes of event ids and memory changes it holds."""
+    base_counts: dict[str, int] | None = None
+    """Of the pending segment new events go to (the tail): the minute's counts when it
+    became the tail (its own counts are the difference, taken when it is complete)."""
     partial: bool = False
     """Of a segment: it holds only memory changes of an event that a later segment of the same
     write holds; restore drops it unless a complete segment follows it."""
@@ -101,24 +104,27 @@ class OpenMinute:
         return (self.store_id, self.window_start_ms)
 
     def add(self, event: ShopEvent) -> Outcome:
-        if event.event_id in self.event_ids:
+        event_id = event.event_id
+        if event_id in self.event_ids:
             return "duplicate"
-        self._apply(event)
         tail = self._tail()
+        self.components.add_event(event)
+        self._apply(event)
         tail._apply(event)
-        tail.size_bytes += len(event.event_id) + _EVENT_OVERHEAD_BYTES
+        tail.size_bytes += len(event_id) + _EVENT_OVERHEAD_BYTES
         self.dirty = True
         return "counted"
 
     def _apply(self, event: ShopEvent) -> None:
+        """Everything of an event but its components, which a segment takes from its minute
+        when it is complete (:meth:`_complete`)."""
         self.event_ids.add(event.event_id)
-        self.components.add_event(event)
-        if isinstance(event, OrderEvent):
+        if type(event) is OrderEvent:
             if self.currency is None:
                 self.currency = event.currency
             if event.status == "paid":
                 self.paid.append((event.customer_id, event.ts_ms))
-        elif isinstance(event, InventoryEvent):
+        elif type(event) is InventoryEvent:
             level = SkuLevel(event.ts_ms, event.on_hand, event.reorder_point)
             merge_level(self.levels, event.sku, level)
 
@@ -130,8 +136,28 @@ class OpenMinute:
             or len(pending[-1].event_ids) >= SEGMENT_MAX_EVENTS
             or pending[-1].size_bytes >= SEGMENT_MAX_BYTES
         ):
-            pending.append(self._segment())
+            if pending:
+                self._complete(pending[-1])
+            segment = self._segment()
+            # The segment's components are what the minute's grow by while it is the tail.
+            segment.base_counts = dict(self.components.counts)
+            self.components.take_added()
+            pending.append(segment)
         return pending[-1]
+
+    def _complete(self, segment: OpenMinute) -> None:
+        """Give the segment that stops being the tail its events' components: the minute's
+        counts less those when it became the tail, and the distinct members new since."""
+        base = segment.base_counts
+        if base is None:
+            return
+        segment.base_counts = None
+        components = segment.components
+        components.counts = {
+            name: value - base.get(name, 0) for name, value in self.components.counts.items()
+        }
+        for name, members in self.components.take_added().items():
+            components.distinct.setdefault(name, set()).update(members)
 
     def _segment(self) -> OpenMinute:
         return OpenMinute(self.store_id, self.window_start_ms, self.window_end_ms, self.partition)
@@ -151,12 +177,19 @@ class OpenMinute:
         tail = self.pending[-1]
         if journal:
             self.journal.update(journal)
-            tail.size_bytes += self._spill(journal, tail)
-        for target in (self, tail):
-            if deltas:
-                target.components.add_counts(deltas)
-            if credited is not None:
-                add_agent_counts(target.agents, *credited)
+            size = _CHANGE_OVERHEAD_BYTES * len(journal)
+            for change in journal.values():
+                size += len(change[1])
+            if tail.size_bytes + size <= SEGMENT_MAX_BYTES:  # the usual case: it all fits
+                tail.journal.update(journal)
+                tail.size_bytes += size
+            else:
+                tail.size_bytes += self._spill(journal, tail)
+        if deltas:
+            self.components.add_counts(deltas)  # the tail takes them when complete
+        if credited is not None:
+            add_agent_counts(self.agents, *credited)
+            add_agent_counts(tail.agents, *credited)
 
     def _spill(self, journal: Mapping[tuple[str, str], Change], tail: OpenMinute) -> int:
         """Put ``journal`` in ``tail`` and, where it would pass ``SEGMENT_MAX_BYTES``, in
@@ -185,6 +218,8 @@ class OpenMinute:
     def take_segments(self) -> list[tuple[int, bytes]]:
         """The segment records to write now, numbered on from those written before: one
         per pending segment, or an empty one when only the revision changed."""
+        if self.pending:
+            self._complete(self.pending[-1])
         segments = self.pending or (
             [OpenMinute(self.store_id, self.window_start_ms, self.window_end_ms, self.partition)]
             if self.revision != self.persisted_revision
@@ -434,39 +469,43 @@ class MinuteBook:
 
     def ingest(self, event: ShopEvent, *, partition: int, arrival_ms: int) -> Outcome | Rejection:
         """Count one validated event, or say why it cannot be counted."""
-        if event.ts_ms > arrival_ms + self.max_future_ms:
+        ts_ms = event.ts_ms
+        store_id = event.store_id
+        if ts_ms > arrival_ms + self.max_future_ms:
             return Rejection(
                 "future_ts",
-                f"ts is {(event.ts_ms - arrival_ms) // 1000} s ahead of the worker's clock; "
+                f"ts is {(ts_ms - arrival_ms) // 1000} s ahead of the worker's clock; "
                 f"the limit is {self.max_future_ms // 1000} s",
             )
-        clock = self.clocks.get(event.store_id)
+        clock = self.clocks.get(store_id)
         if clock is None:
-            clock = self.clocks[event.store_id] = StoreClock(event.store_id, partition)
+            clock = self.clocks[store_id] = StoreClock(store_id, partition)
         clock.last_arrival_ms = arrival_ms
-        start, end = self.window.bounds_ms(event.ts_ms)
+        start = ts_ms - ts_ms % self.window_ms  # TumblingWindow.bounds_ms, inline
         if start < clock.closed_until_ms:
             return Rejection(
                 "late",
-                f"minute starting {start} of store {event.store_id} closed; "
+                f"minute starting {start} of store {store_id} closed; "
                 f"closed until {clock.closed_until_ms}",
             )
-        key = (event.store_id, start)
+        key = (store_id, start)
         minute = self.minutes.get(key)
         if minute is None:
-            minute = self.minutes[key] = OpenMinute(event.store_id, start, end, partition)
+            minute = self.minutes[key] = OpenMinute(
+                store_id, start, start + self.window_ms, partition
+            )
         outcome = minute.add(event)
         if outcome == "counted":
-            memory = self.memory(event.store_id, partition)
+            memory = self.memories.get(store_id) or self.memory(store_id, partition)
             deltas = memory.observe(event)
-            journal = memory.take_journal() if memory.changes else None
-            credited = agent_components(event, deltas) if isinstance(event, ChatEvent) else None
+            journal = memory.take_journal() if memory.changes else None  # (a swap, no copy)
+            credited = agent_components(event, deltas) if type(event) is ChatEvent else None
             if deltas or journal or credited is not None:
                 minute.add_effects(deltas, journal or {}, credited)
             self.changed_minutes.add(key)
-            if event.ts_ms > clock.stream_time_ms:
-                clock.stream_time_ms = event.ts_ms
-                self.changed_clocks.add(event.store_id)
+            if ts_ms > clock.stream_time_ms:
+                clock.stream_time_ms = ts_ms
+                self.changed_clocks.add(store_id)
         return outcome
 
     def due(self, now_ms: int, read_until_ms: Mapping[int, int] | None = None) -> list[OpenMinute]:

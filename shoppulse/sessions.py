@@ -63,18 +63,28 @@ class SessionTracker:
 
     def observe(self, click: ClickEvent) -> dict[str, int]:
         out: dict[str, int] = {}
-        self._end_due(click.ts_ms, out)
-        session = self.sessions.get(click.session_id)
+        ts_ms = click.ts_ms
+        sid = click.session_id
+        deadlines = self._deadlines
+        if deadlines and deadlines[0][0] <= ts_ms:
+            self._end_due(ts_ms, out)
+        session = self.sessions.get(sid)
         if session is None:
-            session = self.sessions[click.session_id] = Session(last_ms=click.ts_ms)
+            session = self.sessions[sid] = Session(last_ms=ts_ms)
             out["sessions_started"] = 1
             if click.channel == "organic":
                 out["organic_sessions_started"] = 1
-        session.last_ms = max(session.last_ms, click.ts_ms)
-        session.pages += click.kind in _PAGES
-        session.interactions += click.kind in _INTERACTIONS
-        heapq.heappush(self._deadlines, (session.last_ms + self.timeout_ms, click.session_id))
-        self.changed[click.session_id] = session
+            heapq.heappush(deadlines, (ts_ms + self.timeout_ms, sid))
+        elif ts_ms > session.last_ms:
+            session.last_ms = ts_ms
+            heapq.heappush(deadlines, (ts_ms + self.timeout_ms, sid))
+        # (otherwise the session's deadline is unchanged and already in the heap)
+        kind = click.kind
+        if kind in _PAGES:
+            session.pages += 1
+        elif kind in _INTERACTIONS:
+            session.interactions += 1
+        self.changed[sid] = session
         return out
 
     def _end_due(self, now_ms: int, out: dict[str, int]) -> None:

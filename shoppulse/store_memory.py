@@ -116,16 +116,17 @@ class StoreMemory:
     next_seq: int = 0
 
     def observe(self, event: ShopEvent) -> dict[str, int]:
-        if isinstance(event, OrderEvent):
-            return self._order(event)
-        if isinstance(event, ChatEvent):
-            return self._chat(event)
-        if isinstance(event, ClickEvent):
-            out = self.sessions.observe(event)
-            for sid, session in self.sessions.changed.items():
+        if type(event) is ClickEvent:
+            sessions = self.sessions
+            out = sessions.observe(event)
+            for sid, session in sessions.changed.items():
                 self._changed("session", sid, session)
-            self.sessions.changed.clear()
+            sessions.changed.clear()
             return out
+        if type(event) is OrderEvent:
+            return self._order(event)
+        if type(event) is ChatEvent:
+            return self._chat(event)
         return {}
 
     def person(self, ident: str) -> str:
@@ -278,29 +279,34 @@ class StoreMemory:
         value: int | Conversation | SkuLevel | Session | list[int] | list[str | int] | None,
     ) -> None:
         payload: object
-        if isinstance(value, Conversation):
-            payload = [value.opened_ms, value.answered, value.transferred, value.last_ms]
-        elif isinstance(value, SkuLevel | Session):
+        if type(value) is Session:
             payload = value.to_list()
-        elif isinstance(value, list):
-            payload = list(value)
+        elif type(value) is Conversation:
+            payload = [value.opened_ms, value.answered, value.transferred, value.last_ms]
+        elif type(value) is SkuLevel:
+            payload = value.to_list()
         else:
-            payload = value
+            payload = value  # serialized now: a list is not kept
         seq = self.next_seq
-        self.next_seq += 1
+        self.next_seq = seq + 1
         self.changes[(kind, ident)] = (
             seq,
             jsonbytes.dumps(
-                {"s": self.store_id, "p": self.partition, "k": kind, "i": ident, "v": payload}
-                | {"q": seq}
+                {
+                    "s": self.store_id,
+                    "p": self.partition,
+                    "k": kind,
+                    "i": ident,
+                    "v": payload,
+                    "q": seq,
+                }
             ),
         )
 
     def take_journal(self) -> dict[tuple[str, str], Change]:
         """The changes since the last call, to keep with the minute of the event that caused
         them (see :meth:`merge_changes`)."""
-        out = dict(self.changes)
-        self.changes.clear()
+        out, self.changes = self.changes, {}
         return out
 
     def merge_changes(self, journal: Mapping[tuple[str, str], Change]) -> None:

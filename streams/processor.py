@@ -203,36 +203,43 @@ class MinuteProcessor:
         unpublished = self._unpublished
         window_ms = self.window_ms
         progress = self.progress
+        # Looked up once per batch, not per record.
+        family_of = self.families.get
+        ingest = self.book.ingest
+        future_ms = now + self.book.max_future_ms
         counted: dict[str, int] = {}  # per topic family; the metric moves once per batch
         for rec in records:
+            topic, partition, offset = rec.topic, rec.partition, rec.offset
             if progress is not None:
-                admission = progress.admit((rec.topic, rec.partition), rec.offset, now)
-                if admission == "skip":
-                    await self._rewind(progress, (rec.topic, rec.partition), rec.offset)
-                if admission == "seen":
-                    family = self.families.get(rec.topic, rec.topic)
-                    self.metrics.redelivered.labels(family).inc()
+                admission = progress.admit((topic, partition), offset, now)
                 if admission != "next":
+                    if admission == "skip":
+                        await self._rewind(progress, (topic, partition), offset)
+                    elif admission == "seen":
+                        self.metrics.redelivered.labels(family_of(topic, topic)).inc()
                     continue
-            family = self.families.get(rec.topic, rec.topic)
+            family = family_of(topic, topic)
             decoded = decode_event(family, rec.value)
-            if progress is not None:
-                # Only an event that can count shows how far its partition has been read: a
-                # rejected one, or one too far in the future (it will be rejected for its
-                # time), must not let a partition look read past records still unread.
-                ts_ms = (
-                    None
-                    if isinstance(decoded, Rejection)
-                    or decoded.ts_ms > now + self.book.max_future_ms
-                    else decoded.ts_ms
-                )
-                progress.record(
-                    rec.topic, rec.partition, offset=rec.offset, ts_ms=ts_ms, arrival_ms=now
-                )
+            # Only an event that can count shows how far its partition has been read: a
+            # rejected one, or one too far in the future (it will be rejected for its time),
+            # must not let a partition look read past records still unread.
             if isinstance(decoded, Rejection):
+                if progress is not None:
+                    progress.record(topic, partition, offset=offset, ts_ms=None, arrival_ms=now)
                 await self._dead_letter(rec, decoded, now)
                 continue
-            if rec.key is not None and rec.key != decoded.store_id.encode():
+            event = decoded
+            if progress is not None:
+                ts_ms = event.ts_ms
+                progress.record(
+                    topic,
+                    partition,
+                    offset=offset,
+                    ts_ms=None if ts_ms > future_ms else ts_ms,
+                    arrival_ms=now,
+                )
+            key = rec.key
+            if key is not None and key != event.store_id.encode():
                 await self._dead_letter(
                     rec,
                     Rejection("schema", "record key must be the event's store_id"),
@@ -240,25 +247,25 @@ class MinuteProcessor:
                 )
                 continue
             try:
-                outcome = self.book.ingest(decoded, partition=rec.partition, arrival_ms=now)
+                outcome = ingest(event, partition=partition, arrival_ms=now)
             except Exception as exc:  # a bug must not turn one event into a crash loop
-                log.exception("event could not be counted", extra={"offset": rec.offset})
+                log.exception("event could not be counted", extra={"offset": offset})
                 detail = f"{type(exc).__name__}: {exc}"[:300]
                 await self._dead_letter(rec, Rejection("internal_error", detail), now)
                 continue
-            if isinstance(outcome, Rejection):
-                if outcome.reason == "late":
-                    self.metrics.late_events.labels(family).inc()
-                await self._dead_letter(rec, outcome, now)
+            if outcome == "counted":
+                counted[family] = counted.get(family, 0) + 1
+                ts = event.ts_ms
+                minute = (event.store_id, ts - ts % window_ms)
+                oldest = unpublished.get(minute)
+                if oldest is None or ts < oldest:
+                    unpublished[minute] = ts
             elif outcome == "duplicate":
                 self.metrics.duplicates.labels(family).inc()
             else:
-                counted[family] = counted.get(family, 0) + 1
-                ts = decoded.ts_ms
-                key = (decoded.store_id, ts - ts % window_ms)
-                oldest = unpublished.get(key)
-                if oldest is None or ts < oldest:
-                    unpublished[key] = ts
+                if outcome.reason == "late":
+                    self.metrics.late_events.labels(family).inc()
+                await self._dead_letter(rec, outcome, now)
         for family, n in counted.items():
             self.metrics.events.labels(family).inc(n)
         await self.close_due(now)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from shoppulse.events import ClickEvent, OrderEvent, Rejection, ShopEvent
+from shoppulse.events import ClickEvent, ClickKind, OrderEvent, Rejection, ShopEvent
 from shoppulse.minute_book import MinuteBook, OpenMinute, StoreClock
 
 T0 = 1_700_000_040_000  # a minute boundary
@@ -180,3 +180,56 @@ def test_state_round_trip_keeps_ids_components_and_revision() -> None:
     clock = StoreClock.from_state(b.clocks["s1"].to_state(), arrival_ms=5)
     assert clock.stream_time_ms == b.clocks["s1"].stream_time_ms
     assert clock.last_arrival_ms == 5
+
+
+def test_segments_hold_exactly_their_events_components_and_restore_the_minute() -> None:
+    """A segment takes its components from its minute's growth while it was the tail: the
+    segments of a busy minute, written over several persists, add up to the minute (counts
+    with the store memory's deltas, distinct sets, paid orders) and restore it whole."""
+    from shoppulse.components import Components
+    from shoppulse.minute_book import SEGMENT_MAX_EVENTS
+
+    b = book()
+    kinds: tuple[ClickKind, ...] = (
+        "impression",
+        "page_view",
+        "product_view",
+        "add_to_cart",
+        "checkout",
+    )
+    written: list[bytes] = []
+    n = 2 * SEGMENT_MAX_EVENTS + 77
+    for i in range(n):
+        ev: ShopEvent = ClickEvent(
+            event_id=f"c{i}",
+            store_id="s1",
+            ts_ms=T0 + i * 40 + (i % 7) * 3_000,
+            session_id=f"s{i % 41}",
+            visitor_id=f"v{i % 97}",
+            kind=kinds[i % len(kinds)],
+            channel="organic" if i % 3 else "paid",
+        )
+        if i % 13 == 0:
+            ev = paid(i, i * 40, 100 + i)
+        assert ingest(b, ev, arrival=i * 40) == "counted"
+        if i in (100, 300, 301, 600):  # persists at odd points, also mid-segment
+            [minute] = b.minutes.values()
+            written.extend(raw for _, raw in minute.take_segments())
+    [minute] = b.minutes.values()
+    written.extend(raw for _, raw in minute.take_segments())
+
+    segments = [OpenMinute.from_state(raw) for raw in written]
+    total = Components()
+    for segment in segments:
+        assert len(segment.event_ids) <= SEGMENT_MAX_EVENTS
+        total.merge(segment.components)
+    assert total.values() == minute.components.values()
+    assert total.counts["sessions_started"] == 41 > 0
+    [restored] = OpenMinute.from_segments(reversed(written)).minutes
+    assert restored.components.values() == minute.components.values()
+    assert restored.components.sketches() == minute.components.sketches()
+    assert restored.event_ids == minute.event_ids
+    assert len(restored.event_ids) == n
+    assert sorted(restored.paid) == sorted(minute.paid)
+    assert restored.currency == "EUR"
+    assert restored.journal == minute.journal
