@@ -186,6 +186,7 @@ async def time_start(
             "first_all_stores_request_s": round(total_s - ready_s, 3),
             "total_s": round(total_s, 2),
             "records_read": feed.stats.records,
+            "records_per_s": round(feed.stats.records / max(ready_s, 1e-3)),
             "tail_from_ms": feed.tail_from_ms,
         }
         return result, _minutes(app.state.view)
