@@ -98,7 +98,7 @@ async def _produce(
     kpis, finals = settings.topic(topics.KPIS), settings.topic(topics.KPIS_FINAL)
     partitions = settings.topic_partitions
     now = int(time.time() * 1000)
-    first = now // MIN * MIN - int(days * DAY)
+    first = now // MIN * MIN - int(days * DAY) // MIN * MIN
     counts: dict[str, Any] = {"kpis": 0, "kpis_final": 0, "bytes": 0}
     open_first: dict[int, list[int]] = {}
     pending: list[asyncio.Future[Any]] = []
