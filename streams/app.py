@@ -249,6 +249,15 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         high_watermark=high_watermark,
         rewind=rewind,
     )
+
+    async def publish_horizons() -> None:
+        """After a beat's publications: the owned source partitions' horizons that moved."""
+        owned = [tp.partition for tp in app.assignor.assigned_actives() if tp.topic in families]
+        open_minutes = [(key, m.partition) for key, m in processor.book.minutes.items()]
+        generation = app.consumer_generation_id
+        now = processor.clock_ms()
+        await publisher.publish_horizons(horizons.update(generation, owned, open_minutes, now))
+
     lock = asyncio.Lock()
     loaded_generation: list[int | None] = [None]
 
@@ -316,18 +325,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         async with lock:
             if await _ready():
                 await processor.tick()
-                await publisher.publish_horizons(
-                    horizons.update(
-                        app.consumer_generation_id,
-                        [
-                            tp.partition
-                            for tp in app.assignor.assigned_actives()
-                            if tp.topic in families
-                        ],
-                        [(key, m.partition) for key, m in processor.book.minutes.items()],
-                        processor.clock_ms(),
-                    )
-                )
+                await publish_horizons()
                 consumer = cast(BoundedCommitConsumer, app.consumer)
                 await consumer.commit_persisted(processor.persisted_offsets())
 
