@@ -88,6 +88,7 @@ def create_app(
     settings: ApiSettings,
     *,
     start_feed: bool = True,
+    finals_first: bool = True,
     view: KpiView | None = None,
     ws_heartbeat_s: float = 5.0,
     ws_max_pending: int = DEFAULT_MAX_PENDING,
@@ -105,6 +106,9 @@ def create_app(
     the view and ``alert_board`` are only filled by whoever holds them (tests),
     acknowledgements and silences are recorded by ``actions`` if given (else those routes
     answer 503), and ``/readyz`` answers 503. ``clock`` (epoch ms) defaults to the view's.
+    ``finals_first=False`` reads ``shoppulse.kpis`` from the retention cutoff at start instead
+    of the closed minutes from ``shoppulse.kpis.final`` first (ADR 24; the benchmark's
+    baseline).
 
     Access control (:mod:`api.auth`): with ``SHOPPULSE_API_KEYS`` set, the data routes,
     ``/metrics`` and ``/ws/live`` need a viewer key (unless ``SHOPPULSE_API_KIOSK``),
@@ -132,7 +136,9 @@ def create_app(
     app.state.view = the_view
     app.state.reader = ViewReader(the_view)
     app.state.broadcaster = broadcaster
-    app.state.feed = KpiFeed(settings, the_view, broadcaster) if start_feed else None
+    app.state.feed = (
+        KpiFeed(settings, the_view, broadcaster, finals_first=finals_first) if start_feed else None
+    )
     app.state.ws_heartbeat_s = ws_heartbeat_s
     app.state.clock = clock if clock is not None else the_view.clock
     board = alert_board if alert_board is not None else AlertBoard()

@@ -17,6 +17,9 @@ With ``--fanout N`` it measures the websocket fan-out instead (:mod:`cli.bench_f
 N clients following every store of a real API process, against one client as the baseline.
 With ``--latency RATE`` it measures event-to-websocket latency under live traffic
 (:mod:`cli.bench_latency`), against Kafka's own delivery latency in the same run.
+With ``--api-restart`` it measures how long a restarted API takes to be ready
+(:mod:`cli.bench_restart`): reading the closed minutes from ``shoppulse.kpis.final`` first,
+against reading ``shoppulse.kpis`` from the cutoff, in the same run.
 """
 
 from __future__ import annotations
@@ -100,6 +103,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--latency-seconds", type=float, default=60.0, help="length of the live traffic"
+    )
+    parser.add_argument(
+        "--api-restart",
+        action="store_true",
+        help="instead: seconds until a restarted API is ready and has answered its first "
+        "all-stores request, finals first (ADR 24) against the whole shoppulse.kpis",
+    )
+    parser.add_argument(
+        "--restart-stores", type=int, default=2, help="--api-restart: stores of history"
+    )
+    parser.add_argument(
+        "--restart-days", type=float, default=0.25, help="--api-restart: days of history (<= 8)"
+    )
+    parser.add_argument(
+        "--restart-provisional",
+        type=int,
+        default=60,
+        help="--api-restart: provisional snapshots per store-minute (the worker's: one a second)",
     )
     parser.add_argument(
         "--timeout",
@@ -256,6 +277,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 )
                 fanout["kafka"] = kafka_version() if broker is not None else "external"
                 print(json.dumps(fanout), flush=True)
+                return 0
+            if args.api_restart:
+                from cli.bench_restart import measure_api_restart
+
+                restart = measure_api_restart(
+                    settings,
+                    stores=args.restart_stores,
+                    days=args.restart_days,
+                    provisional=args.restart_provisional,
+                    seed=args.seed,
+                    timeout_s=args.timeout,
+                )
+                restart["kafka"] = kafka_version() if broker is not None else "external"
+                print(json.dumps(restart), flush=True)
                 return 0
             if args.latency:
                 from cli.bench_latency import measure_latency

@@ -19,6 +19,7 @@ ALL_TOPICS = (
     *topics.SOURCE_TOPICS,
     topics.DEADLETTER,
     topics.KPIS,
+    topics.KPIS_FINAL,
     topics.SIGNALS,
     topics.ALERTS,
     topics.ALERT_ACTIONS,
@@ -29,6 +30,14 @@ ALL_TOPICS = (
 #: shoppulse.kpis, so it keeps 9 days whatever the broker's default retention.
 TOPIC_CONFIGS: dict[str, dict[str, str]] = {
     topics.KPIS: {"retention.ms": str(9 * 24 * 3_600_000)},
+    # One record per closed minute (and per source partition's horizon), read whole by a
+    # restarting API (ADR 24): compacted, so a final replayed after a crash leaves one, and
+    # deleted after the same 9 days; day-long segments, so neither waits a week to start.
+    topics.KPIS_FINAL: {
+        "cleanup.policy": "compact,delete",
+        "retention.ms": str(9 * 24 * 3_600_000),
+        "segment.ms": str(24 * 3_600_000),
+    },
     # Acknowledgements and silences are state, keyed by what they are about: compaction keeps
     # the latest record of each key for ever.
     topics.ALERT_ACTIONS: {"cleanup.policy": "compact"},

@@ -20,11 +20,13 @@ from prometheus_client import CollectorRegistry
 
 from alerts.rules import RuleSet, load_default_rules, load_rules_file
 from shoppulse import topics
+from shoppulse.final_log import Horizon, final_key, horizon_key
 from shoppulse.settings import WorkerSettings
 from shoppulse.snapshot import KpiSnapshot
 from streams.alerting import install_alerting
 from streams.consumer import BoundedCommitConsumer, install_consumer
 from streams.detection import install_detection
+from streams.final_publish import HorizonTracker
 from streams.kafka_auth import faust_credentials
 from streams.metrics import WorkerMetrics
 from streams.processor import MinuteProcessor, SourceRecord
@@ -122,14 +124,45 @@ def _persisted_offset_setter(store: RocksStore, tp: TP) -> Callable[[asyncio.Fut
 
 
 class TopicPublisher:
-    """:class:`streams.processor.Publisher` over Faust topics."""
+    """:class:`streams.processor.Publisher` over Faust topics.
 
-    def __init__(self, kpis: Any, deadletter: Any) -> None:
+    A final snapshot also goes to ``shoppulse.kpis.final`` (ADR 24), keyed by minute and
+    store, to the partition numbered as its store's source partition (``partition_of``),
+    where that partition's horizons go too (:meth:`publish_horizons`), after it.
+    """
+
+    def __init__(
+        self,
+        kpis: Any,
+        deadletter: Any,
+        finals: Any = None,
+        partition_of: Callable[[str], int] | None = None,
+    ) -> None:
         self._kpis = kpis
         self._deadletter = deadletter
+        self._finals = finals
+        self._partition_of = partition_of
 
     async def publish_snapshot(self, snapshot: KpiSnapshot) -> None:
-        await self._kpis.send(key=snapshot.key.encode(), value=snapshot.to_json())
+        value = snapshot.to_json()
+        await self._kpis.send(key=snapshot.key.encode(), value=value)
+        if snapshot.final and self._finals is not None and self._partition_of is not None:
+            await self._finals.send(
+                key=final_key(snapshot.store_id, snapshot.window_start_ms),
+                value=value,
+                partition=self._partition_of(snapshot.store_id),
+            )
+
+    async def publish_horizons(self, horizons: Iterable[Horizon]) -> None:
+        """Write source partitions' horizons, each to its own partition of the finals."""
+        if self._finals is None:
+            return
+        for horizon in horizons:
+            await self._finals.send(
+                key=horizon_key(horizon.source_partition),
+                value=horizon.to_json(),
+                partition=horizon.source_partition,
+            )
 
     async def publish_dead_letter(self, key: bytes | None, record: bytes) -> None:
         await self._deadletter.send(key=key, value=record)
@@ -171,6 +204,7 @@ def create_app(settings: WorkerSettings, registry: CollectorRegistry | None = No
     source = app.topic(*families, key_type=bytes, value_type=bytes)
     kpis = app.topic(settings.topic(topics.KPIS), key_type=bytes, value_type=bytes)
     deadletter = app.topic(settings.topic(topics.DEADLETTER), key_type=bytes, value_type=bytes)
+    finals = app.topic(settings.topic(topics.KPIS_FINAL), key_type=bytes, value_type=bytes)
     minutes_table = app.Table(
         "open-minutes", key_type=str, value_type=bytes, partitions=settings.topic_partitions
     )
@@ -202,15 +236,28 @@ def create_app(settings: WorkerSettings, registry: CollectorRegistry | None = No
         await app.consumer.seek(tp, target)
         return target
 
+    publisher = TopicPublisher(
+        kpis, deadletter, finals, lambda store_id: processor.book.clocks[store_id].partition
+    )
+    horizons = HorizonTracker(settings.topic_partitions, int(settings.max_future_skew_s * 1000))
     processor = MinuteProcessor(
         settings,
         families=families,
         state=TableState(minutes_table, clocks_table, memory_table, app.producer),
-        publisher=TopicPublisher(kpis, deadletter),
+        publisher=publisher,
         metrics=metrics,
         high_watermark=high_watermark,
         rewind=rewind,
     )
+
+    async def publish_horizons() -> None:
+        """After a beat's publications: the owned source partitions' horizons that moved."""
+        owned = [tp.partition for tp in app.assignor.assigned_actives() if tp.topic in families]
+        open_minutes = [(key, m.partition) for key, m in processor.book.minutes.items()]
+        generation = app.consumer_generation_id
+        now = processor.clock_ms()
+        await publisher.publish_horizons(horizons.update(generation, owned, open_minutes, now))
+
     lock = asyncio.Lock()
     loaded_generation: list[int | None] = [None]
 
@@ -278,6 +325,7 @@ def create_app(settings: WorkerSettings, registry: CollectorRegistry | None = No
         async with lock:
             if await _ready():
                 await processor.tick()
+                await publish_horizons()
                 consumer = cast(BoundedCommitConsumer, app.consumer)
                 await consumer.commit_persisted(processor.persisted_offsets())
 

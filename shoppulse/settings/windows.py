@@ -8,7 +8,7 @@ from shoppulse.settings.base import ShopPulseSettings
 
 
 class WindowSettings(ShopPulseSettings):
-    """Window length, grace for late events, and when a silent store's minutes close.
+    """Window length, grace for late events, how far ahead events may be, when minutes close.
 
     >>> WindowSettings(grace_s=2.5).grace_ms
     2500
@@ -23,6 +23,12 @@ class WindowSettings(ShopPulseSettings):
         gt=0,
         description="Silence after which a store's minutes that ended (plus grace) by the "
         "wall clock close, such as a finished backfill's last minute (ADR 17).",
+    )
+    max_future_skew_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="Events further ahead of the worker's clock are dead-lettered; a minute"
+        " can open this far ahead, which bounds where a restarted API resumes (ADR 24).",
     )
 
     @property

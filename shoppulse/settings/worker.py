@@ -71,4 +71,3 @@ class WorkerSettings(KafkaSettings, WindowSettings, DetectionSettings, AlertRule
         default=0, ge=0, le=65535, description="Prometheus /metrics of the worker; 0: off."
     )
     provisional_interval_s: float = Field(default=1.0, gt=0)
-    max_future_skew_s: float = Field(default=300.0, ge=0)

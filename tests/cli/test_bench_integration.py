@@ -57,3 +57,24 @@ def test_bench_fanout_reports_clients_and_push_lag_against_one_client(
     assert 0 < loaded["messages"] <= 20 * loaded["updates_sent"]
     assert 0 <= loaded["p50_lag_ms"] <= loaded["p99_lag_ms"] <= loaded["max_lag_ms"]
     assert baseline["delivered_share"] > 0
+
+
+def test_bench_api_restart_reports_both_starts_with_the_same_minutes(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    args = parser.parse_args(
+        ["--api-restart", "--restart-stores", "2", "--restart-days", "0.02", "--external"]
+    )
+    assert bench.run(args, settings) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    result = json.loads(lines[-1])
+    assert result["same_minutes"] is True
+    minutes = 2 * (int(0.02 * 24 * 60) + 1)  # and the current one, open
+    assert result["minutes"] in (minutes - 2, minutes)  # -2: the current one not yet published
+    full, finals = result["full"], result["finals"]
+    assert full["records_read"] == result["produced"]["kpis"]
+    assert full["tail_from_ms"] is None
+    assert finals["tail_from_ms"] is not None
+    assert finals["records_read"] < full["records_read"]

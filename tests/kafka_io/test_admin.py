@@ -24,6 +24,10 @@ def test_topics_are_created_once_with_partitions_and_kpi_retention(settings: Set
         kpis = settings.topic(topics.KPIS)
         response = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, kpis)])
         assert response["topic"][kpis]["retention.ms"]["value"] == str(9 * 24 * 3_600_000)
+        finals = settings.topic(topics.KPIS_FINAL)
+        response = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, finals)])
+        assert response["topic"][finals]["cleanup.policy"]["value"] == "compact,delete"
+        assert response["topic"][finals]["retention.ms"]["value"] == str(9 * 24 * 3_600_000)
         actions = settings.topic(topics.ALERT_ACTIONS)
         response = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, actions)])
         assert response["topic"][actions]["cleanup.policy"]["value"] == "compact"

@@ -60,7 +60,7 @@ def test_processes_share_only_the_kafka_and_window_groups() -> None:
     kafka = set(KafkaSettings.model_fields)
     assert worker & dispatcher == kafka
     assert api & dispatcher == kafka
-    assert worker & api == kafka | {"window_s", "grace_s", "idle_close_s"}
+    assert worker & api == kafka | {"window_s", "grace_s", "idle_close_s", "max_future_skew_s"}
 
 
 def test_the_groups_partition_every_field_once() -> None:
