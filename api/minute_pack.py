@@ -21,8 +21,9 @@ one raw-deflate ``bytes``:
 sketches as :class:`PackedSketches`, whose base64 text is the original (only canonical
 sketches are packed: the form :meth:`~shoppulse.hll.HyperLogLog.to_base64` writes) and whose
 decoded registers rollups merge without a base64 round trip. A minute that cannot be packed
-exactly (a non-canonical or unreadable sketch, a value that is not a 64-bit int) is held as
-it came: :func:`pack` answers None.
+exactly (a non-canonical or unreadable sketch, a value JSON cannot hold, such as an int
+beyond 64 bits) is held as it came: :func:`pack` answers None. JSON gives back the values it
+was given (ints, floats, booleans), so a round trip changes no answer.
 
 >>> from shoppulse.hll import HyperLogLog
 >>> h = HyperLogLog(); h.update(["v1", "v2"])
@@ -46,7 +47,7 @@ import struct
 import zlib
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import orjson
@@ -61,7 +62,6 @@ _SPARSE: Final = 2
 _HEADER: Final = struct.Struct("<I")
 _LEVEL: Final = 6
 """Deflate level (9 packs these streams no smaller, and is slower)."""
-_INT64: Final = range(-(2**63), 2**63)
 
 _schemas: dict[tuple[str, ...], int] = {}
 _schema_names: list[tuple[str, ...]] = []
@@ -128,10 +128,6 @@ def canonical_registers(text: object) -> tuple[int, bytes] | None:
     return precision, registers.tobytes()
 
 
-def _ints(values: Any) -> bool:
-    return all(type(v) is int and v in _INT64 for v in values)
-
-
 def encode_registers(registers: bytes) -> tuple[int, bytes, bytes]:
     r"""``(entries, gaps, ranks)`` of a sketch's registers: how many are not zero, the gap
     before each (one byte; 255 then two big-endian bytes from 255 up) and their ranks.
@@ -143,7 +139,9 @@ def encode_registers(registers: bytes) -> tuple[int, bytes, bytes]:
     """
     ranks = np.frombuffer(registers, dtype=np.uint8)
     index = np.flatnonzero(ranks)
-    gaps = np.diff(index, prepend=-1) - 1
+    gaps = np.empty_like(index)
+    gaps[:1] = index[:1]
+    gaps[1:] = index[1:] - index[:-1] - 1  # np.diff(prepend=) is ~100x slower
     if not len(gaps) or int(gaps.max()) < 255:
         return len(index), gaps.astype(np.uint8).tobytes(), ranks[index].tobytes()
     out = bytearray()
@@ -189,13 +187,7 @@ def pack(snapshot: KpiSnapshot) -> bytes | None:
     """The packed minute (see the module docstring), or None when it cannot be exact."""
     components = snapshot.components
     agents = snapshot.agents
-    if not (
-        isinstance(components, dict)
-        and isinstance(agents, dict)
-        and isinstance(snapshot.sketches, dict)
-        and _ints(components.values())
-        and all(isinstance(c, dict) and _ints(c.values()) for c in agents.values())
-    ):
+    if not isinstance(agents, dict) or not isinstance(snapshot.sketches, dict):
         return None
     sketches: list[tuple[str, int, int, int]] = []
     streams: list[bytes] = []
@@ -219,7 +211,7 @@ def pack(snapshot: KpiSnapshot) -> bytes | None:
                 sketches,
             ]
         )
-    except TypeError:  # not JSON (a value orjson cannot write)
+    except TypeError:  # not JSON: a value orjson cannot write (an int beyond 64 bits, ...)
         return None
     deflate = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, _ZDICT)
     body = _HEADER.pack(len(header)) + header + b"".join(streams)
