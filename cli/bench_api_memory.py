@@ -75,7 +75,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--source-minutes", type=int, default=30, help="--api-memory: minutes simulated"
     )
     parser.add_argument(
-        "--source-hour", type=int, default=12, help="--api-memory: UTC hour the minutes start"
+        "--source-hour",
+        type=int,
+        default=12,
+        help="--api-memory: UTC hour the minutes start; -1: that many minutes from every hour "
+        "(each cloned minute copies one of its own hour: a diurnal week)",
     )
 
 
@@ -164,13 +168,26 @@ def worker_minutes(
     return out
 
 
+Sources = Mapping[str, list[bytes]]
+"""Final snapshots (JSON) by store, oldest first."""
+
+
+ANY_HOUR: Final = -1
+"""The key of :func:`clone_history`'s sources for the minutes of every hour not given."""
+
+
 def clone_history(
-    sources: Mapping[str, list[bytes]], *, stores: int, first_ms: int, end_ms: int
+    sources: Mapping[int, Sources], *, stores: int, first_ms: int, end_ms: int
 ) -> Iterator[bytes]:
-    """``stores`` stores' minutes in ``[first_ms, end_ms)``, oldest first, as JSON records:
-    store ``i`` copies source store ``i mod len(sources)``, cycling through its minutes."""
-    source_lists = list(sources.values())
+    """``stores`` stores' minutes in ``[first_ms, end_ms)``, oldest first, as JSON records.
+
+    ``sources`` holds source minutes by UTC hour (or :data:`ANY_HOUR`): a minute copies one
+    of its hour's, store ``i`` source store ``i mod len(...)``, cycling through its minutes.
+    """
+    by_hour = {hour: list(by_store.values()) for hour, by_store in sources.items()}
     for minute, start in enumerate(range(first_ms, end_ms, MINUTE_MS)):
+        hour = start // 3_600_000 % 24
+        source_lists = by_hour.get(hour) or by_hour[ANY_HOUR]
         for i in range(stores):
             source = source_lists[i % len(source_lists)]
             data = orjson.loads(source[minute % len(source)])
@@ -372,7 +389,14 @@ def measure_api_memory(
 ) -> dict[str, Any]:
     """The figures of one run; see the module docstring."""
     t0 = time.perf_counter()
-    sources = worker_minutes(source_stores, source_minutes, seed=seed, hour=hour)
+    hours = range(24) if hour < 0 else [hour]
+    sources: dict[int, Sources] = {
+        h if hour < 0 else ANY_HOUR: worker_minutes(
+            source_stores, source_minutes, seed=seed, hour=h
+        )
+        for h in hours
+    }
+    source_json = [r for by_store in sources.values() for v in by_store.values() for r in v]
     source_s = time.perf_counter() - t0
     day = 1_700_000_000_000 - 1_700_000_000_000 % DAY_MS
     now_ms = day + _NOW_IN_DAY_MS
@@ -419,13 +443,9 @@ def measure_api_memory(
         "minutes_held": minutes,
         "source": {
             "stores": source_stores,
-            "minutes": sum(len(v) for v in sources.values()),
-            "utc_hour": hour,
-            "mean_json_bytes": round(
-                sum(len(r) for v in sources.values() for r in v)
-                / max(1, sum(len(v) for v in sources.values())),
-                1,
-            ),
+            "minutes": len(source_json),
+            "utc_hour": hour if hour >= 0 else "every",
+            "mean_json_bytes": round(sum(map(len, source_json)) / max(1, len(source_json)), 1),
             "seconds": round(source_s, 1),
         },
         "before": {**layout(legacy_bytes), "parts_per_minute": per_minute(legacy_by_part)},
@@ -461,6 +481,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 __all__ = [
+    "ANY_HOUR",
     "LegacyMinutes",
     "add_arguments",
     "clone_history",

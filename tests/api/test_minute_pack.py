@@ -25,7 +25,7 @@ from api.rollup_cache import CachedRollups
 from api.routers.kpis import kpis_body
 from api.store_minutes import MinuteRun, StoreMinutes
 from api.view import KpiView
-from cli.bench_api_memory import clone_history, worker_minutes
+from cli.bench_api_memory import ANY_HOUR, clone_history, worker_minutes
 from shoppulse.hll import HyperLogLog
 from shoppulse.snapshot import KpiSnapshot
 from tests.api.helpers import MIN
@@ -201,7 +201,7 @@ def _stream(worker: dict[str, list[bytes]]) -> Iterator[KpiSnapshot]:
         (DAY_START - 30 * MIN, end),
     ]
     for first, last in ranges:
-        for raw in clone_history(worker, stores=3, first_ms=first, end_ms=last):
+        for raw in clone_history({ANY_HOUR: worker}, stores=3, first_ms=first, end_ms=last):
             snap = KpiSnapshot.from_json(raw)
             if snap.store_id == "store-002":  # dense form of its sketches: not canonical
                 dense = {
@@ -213,7 +213,9 @@ def _stream(worker: dict[str, list[bytes]]) -> Iterator[KpiSnapshot]:
                 yield dataclasses.replace(snap, final=False, revision=snap.revision - 1)
             yield snap
     # an out-of-order late minute, and a store whose last minutes stay provisional
-    late = clone_history(worker, stores=1, first_ms=DAY_START - 5 * HOUR, end_ms=DAY_START)
+    late = clone_history(
+        {ANY_HOUR: worker}, stores=1, first_ms=DAY_START - 5 * HOUR, end_ms=DAY_START
+    )
     yield KpiSnapshot.from_json(next(late))
     for start in (end - 3 * MIN, end - 2 * MIN, end - MIN):
         yield _final(start, final=False, orders_paid=3)
