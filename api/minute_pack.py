@@ -13,8 +13,9 @@ one raw-deflate ``bytes``:
   gives for the components (the worker derives them that way, so they are dropped), and
   each sketch's name and precision;
 * then each sketch's non-zero registers as two byte streams, the gaps between them and
-  their ranks (:func:`encode_registers`: deflate packs the registers of a minute's ~700
-  visitors into ~400 bytes, against ~2,600 characters of base64 text).
+  their ranks (:func:`encode_registers`), every sketch's gaps, then every sketch's ranks,
+  each part a deflate block of its own: a minute's ~700 visitors take ~400 bytes, against
+  ~2,600 characters of base64 text.
 
 :func:`unpack` rebuilds a snapshot that answers exactly as the original: the same components
 (same order), agents, currency and marks; KPIs derived on first use (:class:`DerivedKpis`);
@@ -190,14 +191,16 @@ def pack(snapshot: KpiSnapshot) -> bytes | None:
     if not isinstance(agents, dict) or not isinstance(snapshot.sketches, dict):
         return None
     sketches: list[tuple[str, int, int, int]] = []
-    streams: list[bytes] = []
+    all_gaps: list[bytes] = []
+    all_ranks: list[bytes] = []
     for name, text in snapshot.sketches.items():
         decoded = canonical_registers(text)
         if decoded is None:
             return None
         entries, gaps, ranks = encode_registers(decoded[1])
         sketches.append((name, decoded[0], entries, len(gaps)))
-        streams += (gaps, ranks)
+        all_gaps.append(gaps)
+        all_ranks.append(ranks)
     window_ms = max(snapshot.window_end_ms - snapshot.window_start_ms, 1)
     try:
         kpis = orjson.dumps(dict(snapshot.kpis))
@@ -214,8 +217,11 @@ def pack(snapshot: KpiSnapshot) -> bytes | None:
     except TypeError:  # not JSON: a value orjson cannot write (an int beyond 64 bits, ...)
         return None
     deflate = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, _ZDICT)
-    body = _HEADER.pack(len(header)) + header + b"".join(streams)
-    return deflate.compress(body) + deflate.flush()
+    # one deflate block (its own Huffman codes) for the header, the gaps and the ranks: 7 %
+    # smaller than one block of all three
+    out = deflate.compress(_HEADER.pack(len(header)) + header) + deflate.flush(zlib.Z_BLOCK)
+    out += deflate.compress(b"".join(all_gaps)) + deflate.flush(zlib.Z_BLOCK)
+    return out + deflate.compress(b"".join(all_ranks)) + deflate.flush()
 
 
 class DerivedKpis(Mapping[str, float | None]):
@@ -294,10 +300,13 @@ def unpack(
     schema, values, agents, held_kpis, sketch_list = orjson.loads(raw[_HEADER.size : end])
     components = dict(zip(_schema_names[schema], values, strict=True))
     sketches: dict[str, HyperLogLog] = {}
+    gaps_at = end
+    ranks_at = end + sum(gap_bytes for _, _, _, gap_bytes in sketch_list)
     for name, precision, entries, gap_bytes in sketch_list:
-        gaps = raw[end : end + gap_bytes]
-        ranks = raw[end + gap_bytes : end + gap_bytes + entries]
-        end += gap_bytes + entries
+        gaps = raw[gaps_at : gaps_at + gap_bytes]
+        ranks = raw[ranks_at : ranks_at + entries]
+        gaps_at += gap_bytes
+        ranks_at += entries
         registers = decode_registers(1 << precision, entries, gaps, ranks)
         sketches[name] = HyperLogLog.from_registers(precision, registers)
     snap = KpiSnapshot(
