@@ -44,7 +44,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol, get_args
 
@@ -81,7 +81,7 @@ class _Copy:
     cutoff_ms: int
     bounds: Mapping[Window, tuple[int, int]]
     currency: Mapping[str, str | None]
-    minutes: Mapping[tuple[str, str], list[KpiSnapshot]]
+    minutes: Mapping[tuple[str, str], Sequence[KpiSnapshot]]
     one_minute: Samples
 
 

@@ -43,7 +43,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Protocol
 
-from api.rollups import ALL_STORES, Rollup, finish_rollup, merge_sketches
+from api.rollups import ALL_STORES, Rollup, finish_rollup, merge_sketches, minute_sketch
+from api.store_minutes import MinuteRun
 from api.view import KpiView
 from shoppulse.components import COUNT_COMPONENTS, DISTINCT_COMPONENTS, sum_values
 from shoppulse.hll import HyperLogLog
@@ -109,6 +110,7 @@ class Partial:
         """The partial of some minutes of one store."""
         if not snapshots:
             return EMPTY
+        snapshots = list(snapshots)  # each minute unpacked once (a view's MinuteRun)
         gauges: tuple[int, Mapping[str, int]] | None = None
         for snap in snapshots:
             values = snap.components
@@ -123,7 +125,7 @@ class Partial:
             sums=sum_values(s.components for s in snapshots),
             gauges=gauges,
             sketches={
-                name: merge_sketches(s.sketches.get(name) for s in snapshots)
+                name: merge_sketches(minute_sketch(s, name) for s in snapshots)
                 for name in DISTINCT_COMPONENTS
             },
             currencies=frozenset(c for c in currencies if c),
@@ -238,18 +240,22 @@ class Minutes(Protocol):
 
 
 class MinuteIndex:
-    """One store's minutes (oldest first) with the lookup of a range.
+    """One store's minutes (oldest first) with the lookup of a range; a view's
+    :class:`~api.store_minutes.MinuteRun` is kept as it is (its minutes stay packed).
 
     >>> MinuteIndex([]).between(0, 60_000)
     []
     """
 
     def __init__(self, snapshots: Sequence[KpiSnapshot]) -> None:
-        self.snapshots = list(snapshots)
+        self.run = snapshots if isinstance(snapshots, MinuteRun) else None
+        self.snapshots = [] if self.run is not None else list(snapshots)
         self.starts = [s.window_start_ms for s in self.snapshots]
 
-    def between(self, start_ms: int, end_ms: int) -> list[KpiSnapshot]:
+    def between(self, start_ms: int, end_ms: int) -> Sequence[KpiSnapshot]:
         """The minutes with ``start_ms <= window_start < end_ms``."""
+        if self.run is not None:
+            return self.run.between(start_ms, end_ms)
         lo = bisect.bisect_left(self.starts, start_ms)
         hi = bisect.bisect_left(self.starts, end_ms, lo)
         return self.snapshots[lo:hi]
@@ -265,9 +271,14 @@ def _fingerprint(snapshots: Sequence[KpiSnapshot]) -> Fingerprint | None:
     minute is never replaced by a provisional one, so an equal fingerprint of an
     all-final block means equal content.
     """
-    if not all(s.final for s in snapshots):
+    marks = (
+        snapshots.marks()
+        if isinstance(snapshots, MinuteRun)
+        else [(s.final, s.revision) for s in snapshots]
+    )
+    if not all(final for final, _ in marks):
         return None
-    return (len(snapshots), sum(s.revision for s in snapshots))
+    return (len(marks), sum(revision for _, revision in marks))
 
 
 @dataclass(slots=True)

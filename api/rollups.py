@@ -19,9 +19,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
 
+from api.minute_pack import PackedSketches
 from shoppulse.components import DISTINCT_COMPONENTS
 from shoppulse.hll import HyperLogLog
 from shoppulse.kpis import REGISTRY, derive_kpis, kpi_inputs
+from shoppulse.snapshot import KpiSnapshot
 from shoppulse.timeutil import format_ts_ms
 
 Window = Literal["1m", "5m", "1h", "today"]
@@ -42,24 +44,30 @@ SKETCH_NOTE: Final = (
 )
 
 
-def merge_sketches(encoded: Iterable[str | None]) -> HyperLogLog | None:
-    """The union of base64 sketches; None when any is missing or unreadable.
+def merge_sketches(encoded: Iterable[str | HyperLogLog | None]) -> HyperLogLog | None:
+    """The union of sketches, base64 or decoded (those are not modified); None when any is
+    missing or unreadable.
 
     >>> a, b = HyperLogLog(), HyperLogLog()
     >>> a.update(["v1", "v2"]); b.update(["v2", "v3"])
     >>> merge_sketches([a.to_base64(), b.to_base64()]).count()
     3
+    >>> merge_sketches([a, b.to_base64()]).count(), a.count()
+    (3, 2)
     >>> merge_sketches([a.to_base64(), None]) is None
     True
     """
     merged: HyperLogLog | None = None
-    for text in encoded:
-        if text is None:
+    for item in encoded:
+        if item is None:
             return None
-        try:
-            sketch = HyperLogLog.from_base64(text)
-        except ValueError:
-            return None
+        if isinstance(item, HyperLogLog):
+            sketch = item if merged is not None else item.copy()
+        else:
+            try:
+                sketch = HyperLogLog.from_base64(item)
+            except ValueError:
+                return None
         if merged is None:
             merged = sketch
         else:
@@ -68,6 +76,15 @@ def merge_sketches(encoded: Iterable[str | None]) -> HyperLogLog | None:
             except ValueError:  # different precisions
                 return None
     return merged
+
+
+def minute_sketch(snapshot: KpiSnapshot, name: str) -> str | HyperLogLog | None:
+    """A minute's sketch of ``name`` for :func:`merge_sketches`: decoded when the view holds
+    it packed (:class:`api.minute_pack.PackedSketches`), else its base64 text, or None."""
+    sketches = snapshot.sketches
+    if isinstance(sketches, PackedSketches):
+        return sketches.sketch(name)
+    return sketches.get(name)
 
 
 _KPI_INPUTS: Final[dict[str, frozenset[str]]] = {k.name: kpi_inputs(k) for k in REGISTRY}
@@ -213,4 +230,5 @@ __all__ = [
     "Window",
     "finish_rollup",
     "merge_sketches",
+    "minute_sketch",
 ]

@@ -12,7 +12,8 @@ hour before the start of the same UTC day last week: the cutoff is
 starts before midnight), at most 8 days + 1 hour of minutes, further bounded by
 ``history_minutes``. It cannot skip the days in between: each of them becomes
 "the same day last week" in turn, and the feed reads the topic once, forward.
-Minutes older than the start of yesterday are kept slim (:mod:`api.store_minutes`).
+Minutes are held packed in columns (:mod:`api.store_minutes`, :mod:`api.minute_pack`) and
+unpacked when read; minutes older than the start of yesterday read without their ``kpis``.
 
 Every snapshot read, held or too old, updates its store's :class:`~api.store_marks.StoreMark`
 (the newest minute read and the end of the newest final one), which eviction keeps: a store
@@ -48,12 +49,19 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
 from api.clock import DAY_MS, Clock, utc_day_start_ms, wall_clock_ms
-from api.rollups import ALL_STORES, Rollup, Window, finish_rollup, merge_sketches
+from api.rollups import (
+    ALL_STORES,
+    Rollup,
+    Window,
+    finish_rollup,
+    merge_sketches,
+    minute_sketch,
+)
 from api.store_marks import StoreMark, observe
 from api.store_minutes import StoreMinutes, supersedes
 from shoppulse.components import COUNT_COMPONENTS, DISTINCT_COMPONENTS, sum_values
@@ -129,6 +137,7 @@ class KpiView:
         history_minutes: int = MAX_HISTORY_MINUTES,
         window_ms: int = MINUTE_MS,
         clock: Clock = wall_clock_ms,
+        pack_minutes: bool = True,
     ) -> None:
         if history_minutes < 1:
             raise ValueError("history_minutes must be at least 1")
@@ -137,11 +146,12 @@ class KpiView:
         self.history_minutes = history_minutes
         self.window_ms = window_ms
         self.clock = clock
+        self.pack_minutes = pack_minutes
+        """False holds minutes as they came (the unpacked layout; for benchmarks only)."""
         self.stats = ViewStats()
         self._stores: dict[str, StoreMinutes] = {}
         self._marks: dict[str, StoreMark] = {}
         self._last_evict_ms: int | None = None
-        self._slimmed_before_ms: int | None = None
         self.rollups: RangeRollups | None = None
         """Set on frozen copies only (:meth:`frozen`): what :meth:`rollup_range` asks first."""
 
@@ -163,7 +173,7 @@ class KpiView:
         return max(last_week, now - self.history_minutes * MINUTE_MS)
 
     def hot_from_ms(self, now_ms: int | None = None) -> int:
-        """Minutes before this instant (the start of yesterday, UTC) are kept slim."""
+        """Minutes before this instant (the start of yesterday, UTC) read without KPIs."""
         now = self.clock() if now_ms is None else now_ms
         return utc_day_start_ms(now) - DAY_MS
 
@@ -178,12 +188,14 @@ class KpiView:
             self.stats.ignored_too_old += 1
             return False
         store = self._stores.get(snapshot.store_id)
-        old = store.by_start.get(snapshot.window_start_ms) if store else None
+        old = store.held(snapshot.window_start_ms) if store else None
         if not supersedes(snapshot, old):
             self.stats.ignored_stale += 1
             return False
         if store is None:
-            store = self._stores[snapshot.store_id] = StoreMinutes()
+            store = self._stores[snapshot.store_id] = StoreMinutes(
+                snapshot.store_id, packing=self.pack_minutes
+            )
         store.put(snapshot, self.hot_from_ms(now))
         self.stats.applied += 1
         return True
@@ -191,23 +203,23 @@ class KpiView:
     def evict(self, now_ms: int | None = None) -> int:
         """Drop minutes older than the retention cutoff; return how many were dropped.
 
-        Minutes that turned cold since the last call (before the start of yesterday)
-        are slimmed on the way.
+        On the way, minutes turn cold at the start of yesterday (they read without KPIs), and
+        minutes more than an hour old that were never finalised are packed.
         """
         now = self.clock() if now_ms is None else now_ms
         self._last_evict_ms = now
         cutoff = self.cutoff_ms(now)
         hot_from = self.hot_from_ms(now)
-        slim_from = cutoff if self._slimmed_before_ms is None else self._slimmed_before_ms
-        self._slimmed_before_ms = hot_from
         dropped = 0
         for store_id in list(self._stores):
             store = self._stores[store_id]
             dropped += store.evict_before(cutoff)
             if not store.starts:
                 del self._stores[store_id]
-            elif slim_from < hot_from:
-                store.slim_between(slim_from, hot_from)
+                continue
+            store.cold_before_ms = hot_from
+            if store.loose:
+                store.pack_loose(now - HOUR_MS)
         self.stats.evicted += dropped
         return dropped
 
@@ -224,9 +236,12 @@ class KpiView:
         """
         now = self.clock()
         copy = KpiView(
-            history_minutes=self.history_minutes, window_ms=self.window_ms, clock=lambda: now
+            history_minutes=self.history_minutes,
+            window_ms=self.window_ms,
+            clock=lambda: now,
+            pack_minutes=self.pack_minutes,
         )
-        copy._last_evict_ms = copy._slimmed_before_ms = now
+        copy._last_evict_ms = now
         spans = _disjoint(ranges)
         copy._stores = {sid: store.copy_between(spans) for sid, store in self._stores.items()}
         copy._marks = dict(self._marks)  # frozen marks: a shallow copy is a snapshot
@@ -300,8 +315,9 @@ class KpiView:
                 out[store_id] = snap
         return out
 
-    def minutes(self, store_id: str, start_ms: int, end_ms: int) -> list[KpiSnapshot]:
-        """The store's minutes with ``start_ms <= window_start < end_ms``, oldest first."""
+    def minutes(self, store_id: str, start_ms: int, end_ms: int) -> Sequence[KpiSnapshot]:
+        """The store's minutes with ``start_ms <= window_start < end_ms``, oldest first: a
+        copy (:class:`~api.store_minutes.MinuteRun`) that unpacks each minute when read."""
         store = self._stores.get(store_id)
         return store.between(start_ms, end_ms) if store else []
 
@@ -394,9 +410,7 @@ class KpiView:
             return self._combine(ALL_STORES, "1m", start, end, [], exact_distinct=False)
         start = max(s.window_start_ms for s in latest.values())
         snaps = [
-            snap
-            for sid in self.stores()
-            if (snap := self._stores[sid].by_start.get(start)) is not None
+            snap for sid in self.stores() if (snap := self._stores[sid].get(start)) is not None
         ]
         end = max(s.window_end_ms for s in snaps)
         return self._combine(ALL_STORES, "1m", start, end, snaps, exact_distinct=False)
@@ -433,7 +447,7 @@ class KpiView:
             if gauges is not None:
                 values.update(gauges)  # stock levels: each store's latest minute, summed
             sketches = {
-                name: merge_sketches(s.sketches.get(name) for s in snaps)
+                name: merge_sketches(minute_sketch(s, name) for s in snaps)
                 for name in DISTINCT_COMPONENTS
             }
         return finish_rollup(

@@ -15,6 +15,8 @@
 
 With ``--fanout N`` it measures the websocket fan-out instead (:mod:`cli.bench_fanout`):
 N clients following every store of a real API process, against one client as the baseline.
+With ``--api-memory`` it measures the API view's bytes per store-week on history cloned
+from real worker minutes, before and after packing (:mod:`cli.bench_api_memory`).
 With ``--latency RATE`` it measures event-to-websocket latency under live traffic
 (:mod:`cli.bench_latency`), against Kafka's own delivery latency in the same run.
 With ``--api-restart`` it measures how long a restarted API takes to be ready
@@ -36,7 +38,7 @@ from typing import Any
 import orjson
 from rich.progress import Progress
 
-from cli import bench_fanout
+from cli import bench_api_memory, bench_fanout
 from cli.bench_memory import rss_mb, state_sizes
 from cli.bench_recovery import measure_recovery
 from cli.broker import LocalKafka, kafka_version
@@ -83,6 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fanout-seconds", type=float, default=20.0, help="length of each fan-out round"
     )
     bench_fanout.add_arguments(parser)
+    bench_api_memory.add_arguments(parser)
     parser.add_argument(
         "--workers",
         type=int,
@@ -246,6 +249,10 @@ def measure_pipeline(
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from kafka_io.admin import ensure_topics
+
+    if args.api_memory:  # no broker: the worker's processor runs in process
+        print(json.dumps(bench_api_memory.run(args)), flush=True)
+        return 0
 
     with tempfile.TemporaryDirectory(prefix="shoppulse-bench-") as tmp:
         workdir = Path(tmp)

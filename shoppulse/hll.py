@@ -262,6 +262,23 @@ class HyperLogLog:
             raise ValueError(f"HyperLogLog: a register exceeds the maximum rank {out._q1}")
         return out
 
+    @classmethod
+    def from_registers(cls, precision: int, registers: bytes) -> HyperLogLog:
+        """A sketch with these registers (``2**precision`` bytes, as :attr:`registers` gives);
+        ``ValueError`` when they do not fit the precision.
+
+        >>> h = HyperLogLog(precision=4); h.add("a")
+        >>> HyperLogLog.from_registers(4, h.registers) == h
+        True
+        """
+        out = cls(precision)
+        if len(registers) != len(out._registers):
+            raise ValueError(f"HyperLogLog: {len(registers)} registers, expected {1 << precision}")
+        if registers.translate(None, bytes(range(out._q1 + 1))):
+            raise ValueError(f"HyperLogLog: a register exceeds the maximum rank {out._q1}")
+        out._registers[:] = registers
+        return out
+
     # -- dunder ------------------------------------------------------------------
 
     def __eq__(self, other: object) -> bool:
