@@ -3,7 +3,7 @@ in tests/streams/test_pipeline_e2e.py; here the batch logic is a pure unit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -36,6 +36,17 @@ class MemoryState:
     def put_clock(self, partition: int, key: str, value: bytes) -> None:
         self.writes.append(("clock", partition, key))
         self.clocks_by_key[key] = value
+
+    def barrier(self) -> None:
+        self.writes.append(("barrier", -1, ""))
+
+    @property
+    def handed_over(self) -> bool:
+        """Puts take effect at once here: nothing is queued."""
+        return True
+
+    def delivered(self) -> Callable[[], bool]:
+        return lambda: True
 
     async def send(self) -> None:
         """Puts take effect at once here: nothing is queued."""
@@ -224,7 +235,7 @@ async def test_memory_changes_travel_with_their_minute_until_it_closes() -> None
     clock = Clock()
     proc, state, _ = make(clock)
     await proc.process([rec(1, paid(1, 10, "ana"), topic="ns.shop.orders")])
-    assert state.writes == [("clock", 3, "s1"), ("flush", -1, ""), ("minute", 3, f"s1|{T0}")]
+    assert state.writes == [("clock", 3, "s1"), ("barrier", -1, ""), ("minute", 3, f"s1|{T0}")]
     journal = orjson.loads(state.minutes_by_key[f"s1|{T0}"])["journal"]
     assert sorted(orjson.loads(raw)["k"] for _, raw in journal) == ["customer", "unshipped"]
     state.writes.clear()
@@ -233,7 +244,7 @@ async def test_memory_changes_travel_with_their_minute_until_it_closes() -> None
         ("clock", 3, "s1"),  # closed_until moves past the first minute
         ("memory", 3, "s1|customer|ana"),
         ("memory", 3, "s1|unshipped|order-1"),
-        ("flush", -1, ""),  # acknowledged before that minute's tombstone
+        ("barrier", -1, ""),  # acknowledged before that minute's tombstone
     ]
     assert sorted(state.writes[4:]) == [
         ("minute", 3, f"s1|{T0}"),
