@@ -382,7 +382,7 @@ class MinuteProcessor:
 
     async def persist(self) -> None:
         """Write what changed to durable state, once per batch or tick, in two phases, and
-        advance the offsets that may be committed as far as the writes are with the producer.
+        advance the offsets that may be committed as far as the broker has acknowledged.
 
         A crash may lose any writes not yet acknowledged, and the three tables' changelogs
         are separate partitions with no order between them. So the store memories and
