@@ -51,6 +51,7 @@ from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
 from shoppulse.timeutil import format_ts_ms
 from simulator.simulation import Simulator
+from streams.memory_state import MemoryState
 from streams.metrics import WorkerMetrics
 from streams.processor import MinuteProcessor, RawRecord
 
@@ -86,34 +87,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # -- real worker minutes -------------------------------------------------------------------
 
 
-class _NoState:
-    """The processor's state sink, keeping nothing (only its snapshots are wanted)."""
-
-    def put_minute(self, partition: int, key: str, value: bytes | None) -> None:
-        """Nothing is kept."""
-
-    def put_clock(self, partition: int, key: str, value: bytes) -> None:
-        """Nothing is kept."""
-
-    def put_memory(self, partition: int, key: str, value: bytes | None) -> None:
-        """Nothing is kept."""
-
-    async def send(self) -> None:
-        """Nothing is queued."""
-
-    async def flush(self) -> None:
-        """Nothing is queued."""
-
-    def minutes(self) -> Iterable[bytes]:
-        return []
-
-    def clocks(self) -> Iterable[bytes]:
-        return []
-
-    def memory_records(self) -> Iterable[bytes]:
-        return []
-
-
 class _Finals:
     def __init__(self) -> None:
         self.snapshots: list[KpiSnapshot] = []
@@ -133,7 +106,7 @@ async def _run_worker(stores: int, minutes: int, seed: int, start_ms: int) -> li
     processor = MinuteProcessor(
         Settings(),
         families={t: t for t in topics.SOURCE_TOPICS},
-        state=_NoState(),
+        state=MemoryState(),
         publisher=finals,
         metrics=WorkerMetrics.create(CollectorRegistry()),
         clock_ms=lambda: clock[0],

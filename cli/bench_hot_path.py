@@ -26,7 +26,6 @@ import json
 import pstats
 import time
 import zlib
-from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -37,6 +36,7 @@ from shoppulse.events import decode_event
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
 from simulator.simulation import Simulator
+from streams.memory_state import MemoryState
 from streams.metrics import WorkerMetrics
 from streams.processor import MinuteProcessor, RawRecord
 
@@ -46,45 +46,6 @@ _PAST_MS = 3 * 3600 * 1000
 _START_MS = 1_700_000_040_000
 _PARTITIONS = 4
 _BATCH = 2_000
-
-
-class _State:
-    """A state sink that keeps the latest value per key, as the unit tests' one."""
-
-    def __init__(self) -> None:
-        self.values: dict[tuple[str, str], bytes] = {}
-        self.writes = 0
-
-    def put_minute(self, partition: int, key: str, value: bytes | None) -> None:
-        self._put("minute", key, value)
-
-    def put_clock(self, partition: int, key: str, value: bytes) -> None:
-        self._put("clock", key, value)
-
-    def put_memory(self, partition: int, key: str, value: bytes | None) -> None:
-        self._put("memory", key, value)
-
-    def _put(self, table: str, key: str, value: bytes | None) -> None:
-        self.writes += 1
-        if value is None:
-            self.values.pop((table, key), None)
-        else:
-            self.values[(table, key)] = value
-
-    async def send(self) -> None:
-        """Puts take effect at once here."""
-
-    async def flush(self) -> None:
-        """Nothing is queued here."""
-
-    def minutes(self) -> Iterable[bytes]:
-        return [v for (t, _), v in self.values.items() if t == "minute"]
-
-    def clocks(self) -> Iterable[bytes]:
-        return [v for (t, _), v in self.values.items() if t == "clock"]
-
-    def memory_records(self) -> Iterable[bytes]:
-        return [v for (t, _), v in self.values.items() if t == "memory"]
 
 
 class _Publisher:
@@ -114,8 +75,8 @@ def make_records(events: int, stores: int, seed: int, start_ms: int) -> list[Raw
     return out
 
 
-def make_processor(clock: list[int]) -> tuple[MinuteProcessor, _State, _Publisher]:
-    state, publisher = _State(), _Publisher()
+def make_processor(clock: list[int]) -> tuple[MinuteProcessor, MemoryState, _Publisher]:
+    state, publisher = MemoryState(), _Publisher()
     families: dict[str, str] = {t: t for t in topics.SOURCE_TOPICS}
     proc = MinuteProcessor(
         Settings(),
@@ -154,7 +115,7 @@ def measure(records: list[RawRecord], start_ms: int, profile: bool) -> dict[str,
         "us_per_event": round(seconds / len(records) * 1e6, 2),
         "snapshots": publisher.snapshots,
         "dead_letters": publisher.dead,
-        "state_writes": state.writes,
+        "state_writes": len(state.writes),
     }
     if profiler is not None:
         out["phases_share"] = phase_shares(profiler, seconds)

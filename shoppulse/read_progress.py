@@ -174,9 +174,18 @@ class ReadProgress:
             if tp in self.rewinding:
                 self.rewinding[tp] = (offset, self.rewinding[tp][1])
 
-    def checkpoint(self) -> None:
-        """Every record processed so far has its effects persisted."""
-        self.durable = dict(self.next_offset)
+    def checkpoint(self, offsets: Mapping[TopicPartition, int] | None = None) -> None:
+        """Every record processed so far (or below ``offsets``, the read offsets of an earlier
+        moment) has its effects persisted.
+
+        >>> p = ReadProgress(starts={("a", 0): 10}, started_ms=0, idle_ms=1)
+        >>> p.record("a", 0, offset=10, ts_ms=1, arrival_ms=0)
+        >>> covered = dict(p.next_offset)
+        >>> p.record("a", 0, offset=11, ts_ms=2, arrival_ms=0)
+        >>> p.checkpoint(covered); p.durable
+        {('a', 0): 11}
+        """
+        self.durable = dict(self.next_offset if offsets is None else offsets)
 
     def bound_commits(self, offsets: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
         """The offsets of ``offsets`` that may be committed: none past a partition's

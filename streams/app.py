@@ -24,6 +24,7 @@ from shoppulse.final_log import Horizon, final_key, horizon_key
 from shoppulse.settings import WorkerSettings
 from shoppulse.snapshot import KpiSnapshot
 from streams.alerting import install_alerting
+from streams.changelog_queue import ChangelogQueue
 from streams.consumer import BoundedCommitConsumer, install_consumer
 from streams.detection import install_detection
 from streams.final_publish import HorizonTracker
@@ -54,11 +55,9 @@ class TableState:
     """
 
     def __init__(self, minutes: Any, clocks: Any, memory: Any, producer: Any) -> None:
-        self._producer = producer
         self._minutes = minutes
         self._clocks = clocks
         self._memory = memory
-        self._pending: list[tuple[str, int, bytes, bytes | None]] = []
         self._changelogs = {
             id(table): table.changelog_topic.get_topic_name() for table in (minutes, clocks, memory)
         }
@@ -67,11 +66,12 @@ class TableState:
             for table in (minutes, clocks, memory)
             if isinstance(table.data, RocksStore)
         }
+        self._queue = ChangelogQueue(producer, on_sent=self._sent)
 
     def _put(self, table: Any, partition: int, key: str, value: bytes | None) -> None:
         raw_key = changelog_key(table, key)
         write_local(table, partition, key, value, raw_key)
-        self._pending.append((self._changelogs[id(table)], partition, raw_key, value))
+        self._queue.put(self._changelogs[id(table)], partition, raw_key, value)
 
     def put_minute(self, partition: int, key: str, value: bytes | None) -> None:
         self._put(self._minutes, partition, key, value)
@@ -82,28 +82,36 @@ class TableState:
     def put_memory(self, partition: int, key: str, value: bytes | None) -> None:
         self._put(self._memory, partition, key, value)
 
-    async def send(self) -> None:
-        """Hand the queued changelog records to the producer (in put order).
+    def barrier(self) -> None:
+        """Changelog records put from now on go to the producer only once every record put
+        so far is acknowledged (ADR 11's order, without waiting here; ADR 23)."""
+        self._queue.barrier()
 
-        A RocksDB table also learns, once the broker has acknowledged a partition's last
-        record of the batch, that its local database holds the changelog up to that offset
+    @property
+    def handed_over(self) -> bool:
+        return self._queue.handed_over
+
+    def delivered(self) -> Callable[[], bool]:
+        return self._queue.delivered()
+
+    async def send(self) -> None:
+        """Hand queued changelog records to the producer, in put order, as far as the barriers
+        allow and a chunk at a time (:class:`~streams.changelog_queue.ChangelogQueue`)."""
+        await self._queue.send()
+
+    def _sent(self, topic: str, partition: int, acked: asyncio.Future[Any]) -> None:
+        """A RocksDB table learns, once the broker has acknowledged a partition's last record
+        of a send, that its local database holds the changelog up to that offset
         (``set_persisted_offset``, what Faust's own ``_on_changelog_sent`` does): a worker that
-        reuses its local tables then replays only the changelogs' tails (ADR 15).
-        """
-        pending, self._pending = self._pending, []
-        send = self._producer.send
-        last: dict[tuple[str, int], Any] = {}
-        for topic, partition, key, value in pending:
-            last[(topic, partition)] = await send(topic, key, value, partition, None, None)
-        for (topic, partition), acked in last.items():
-            store = self._rocks.get(topic)
-            if store is not None:
-                acked.add_done_callback(_persisted_offset_setter(store, TP(topic, partition)))
+        reuses its local tables then replays only the changelogs' tails (ADR 15)."""
+        store = self._rocks.get(topic)
+        if store is not None:
+            acked.add_done_callback(_persisted_offset_setter(store, TP(topic, partition)))
 
     async def flush(self) -> None:
-        """Wait until every changelog write so far is acknowledged by the broker."""
-        await self.send()
-        await self._producer.flush()
+        """Hand over every changelog record put so far and wait until the broker has
+        acknowledged them all."""
+        await self._queue.flush()
 
     def minutes(self) -> Iterable[bytes]:
         return list(self._minutes.data.values())
@@ -277,6 +285,7 @@ def create_app(settings: WorkerSettings, registry: CollectorRegistry | None = No
         starts = {(tp.topic, tp.partition): committed.get(tp) or earliest.get(tp, 0) for tp in tps}
         ends = await consumer.highwaters(*tps) if tps else {}
         highs = {(tp.topic, tp.partition): int(offset) for tp, offset in ends.items()}
+        await processor.drain()  # the last generation's writes (empty after a revocation)
         processor.restore({tp.partition for tp in tps}, starts, highs)
         loaded_generation[0] = generation
 
@@ -313,21 +322,39 @@ def create_app(settings: WorkerSettings, registry: CollectorRegistry | None = No
     async def finish_batch_before_revoke(
         _sender: Any, /, *_args: Any, signal: Any, **_kwargs: Any
     ) -> None:
-        """A revocation waits for the batch being processed and for its changelog writes,
-        so the partitions' next owner recovers state that includes it."""
+        """A revocation waits for the batch being processed and for its changelog writes
+        (those still queued behind a barrier too), so the partitions' next owner recovers
+        state that includes it."""
         async with lock:
+            await processor.drain()
             await app.producer.flush()
 
     app.on_partitions_revoked.connect(finish_batch_before_revoke)
 
+    async def drain_before_shutdown(_sender: Any, /, *_args: Any, **_kwargs: Any) -> None:
+        """A stopping worker hands every queued changelog record to the producer (which Faust
+        flushes next): the local tables already hold them, and a clean stop reuses those
+        (ADR 15), so the changelogs must not miss them (ADR 23)."""
+        async with lock:
+            await processor.drain()
+
+    app.on_before_shutdown.connect(drain_before_shutdown)
+
     @app.timer(interval=settings.provisional_interval_s)  # type: ignore[untyped-decorator]
     async def beat() -> None:
         async with lock:
-            if await _ready():
-                await processor.tick()
-                await publish_horizons()
-                consumer = cast(BoundedCommitConsumer, app.consumer)
-                await consumer.commit_persisted(processor.persisted_offsets())
+            if not await _ready():
+                return
+            await processor.tick()
+            await publish_horizons()
+            offsets = processor.persisted_offsets()
+            generation = app.consumer_generation_id
+        # Outside the lock (ADR 23): the commit first waits for the producer's flush, which
+        # covers every write the offsets need (they were with the producer when taken), and
+        # batches and provisional snapshots need not wait for the broker meanwhile.
+        if generation == app.consumer_generation_id:
+            consumer = cast(BoundedCommitConsumer, app.consumer)
+            await consumer.commit_persisted(offsets)
 
     @app.timer(interval=settings.provisional_interval_s)  # type: ignore[untyped-decorator]
     async def poll_log_ends() -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -72,13 +73,22 @@ class RawRecord:
 class StateSink(Protocol):
     """Durable state: one value per key, written to the given source partition's changelog.
 
-    A put changes the value at once and queues its changelog record; :meth:`send` hands the
-    queued records to the producer, :meth:`flush` also waits for the broker's acknowledgement.
+    A put changes the value at once and queues its changelog record. :meth:`barrier` holds
+    the records put after it until every record put before it is acknowledged by the broker;
+    :meth:`send` hands queued records to the producer as far as the barriers allow (perhaps
+    not all at once) and never waits for the broker; :attr:`handed_over` says whether every
+    record put is with the producer; :meth:`delivered` returns a check of whether every record
+    with the producer now has been acknowledged; :meth:`flush` hands over everything and waits
+    for the broker's acknowledgement.
     """
 
     def put_minute(self, partition: int, key: str, value: bytes | None) -> None: ...
     def put_clock(self, partition: int, key: str, value: bytes) -> None: ...
     def put_memory(self, partition: int, key: str, value: bytes | None) -> None: ...
+    def barrier(self) -> None: ...
+    @property
+    def handed_over(self) -> bool: ...
+    def delivered(self) -> Callable[[], bool]: ...
     async def send(self) -> None: ...
     async def flush(self) -> None: ...
     def minutes(self) -> Iterable[bytes]: ...
@@ -126,6 +136,12 @@ class MinuteProcessor:
         self.window_ms = settings.window_ms
         self._unpublished: dict[tuple[str, int], int] = {}
         """Per open minute, the event time of its oldest event not yet in a snapshot."""
+        self._staged: dict[TopicPartition, int] | None = None
+        """The read offsets the last persist's writes cover, while some of those writes are
+        still queued in the state (not with the producer yet)."""
+        self._delivering: deque[tuple[Callable[[], bool], dict[TopicPartition, int]]] = deque()
+        """Read offsets whose writes are all with the producer, oldest first, each with the
+        check of whether the broker has acknowledged those writes: durable once it has."""
         self.book = MinuteBook(
             window_ms=settings.window_ms,
             grace_ms=settings.grace_ms,
@@ -148,6 +164,8 @@ class MinuteProcessor:
         """
         self.book.clear()
         self._unpublished.clear()
+        self._staged = None
+        self._delivering.clear()
         self.progress = (
             ReadProgress(
                 starts,
@@ -270,8 +288,6 @@ class MinuteProcessor:
             self.metrics.events.labels(family).inc(n)
         await self.close_due(now)
         await self.persist()
-        if progress is not None:
-            progress.checkpoint()
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
 
     async def _rewind(
@@ -372,39 +388,84 @@ class MinuteProcessor:
             self._observe_published(minute.key, now_ms)
 
     async def persist(self) -> None:
-        """Write what changed to durable state, once per batch or tick, in two phases.
+        """Write what changed to durable state, once per batch or tick, in two phases, and
+        advance the offsets that may be committed as far as the broker has acknowledged.
 
         A crash may lose any writes not yet acknowledged, and the three tables' changelogs
         are separate partitions with no order between them. So the store memories and
-        clocks (the watermark of closed minutes) are written and flushed first, and only
-        then the minutes: a minute record (its event ids) never survives without the memory
-        updates of its events, and a closed minute's tombstone never survives without the
-        watermark that makes its replayed events late rather than a new, partial minute.
+        clocks (the watermark of closed minutes) are written first and the minutes only after
+        a barrier: the state sends them once the first are acknowledged. A minute record (its
+        event ids) never survives without the memory updates of its events, and a closed
+        minute's tombstone never survives without the watermark that makes its replayed events
+        late rather than a new, partial minute (ADR 11).
+
+        The acknowledgement is not awaited here (ADR 23): while the records of the last
+        persist are still queued behind their barrier (or not all handed over yet), this one
+        writes nothing and what changed stays in the book for the next, so at most one
+        barrier is outstanding and the next batch is counted meanwhile. The offsets a persist
+        covers become committable only once the broker has acknowledged all its records.
         """
+        state = self.state
+        await state.send()
+        if not state.handed_over:
+            self._settle()
+            return
+        self._stage_delivered()
         book = self.book
         wrote = False
         for store_id in book.changed_clocks:
             clock = book.clocks[store_id]
-            self.state.put_clock(clock.partition, store_id, clock.to_state())
+            state.put_clock(clock.partition, store_id, clock.to_state())
             wrote = True
         for memory in book.memories.values():
             if memory.changes:
                 for key, value in memory.take_changes().items():
-                    self.state.put_memory(memory.partition, key, value)
+                    state.put_memory(memory.partition, key, value)
                 wrote = True
         book.changed_clocks.clear()
         if wrote and (book.changed_minutes or book.closed_segments):
-            await self.state.flush()
+            state.barrier()
         for store_id, start in book.changed_minutes:
             minute = book.minutes[(store_id, start)]
             for segment, value in minute.take_segments():
-                self.state.put_minute(minute.partition, minute_key(store_id, start, segment), value)
+                state.put_minute(minute.partition, minute_key(store_id, start, segment), value)
         for (store_id, start), (partition, segments) in book.closed_segments.items():
             for segment in range(segments):
-                self.state.put_minute(partition, minute_key(store_id, start, segment), None)
+                state.put_minute(partition, minute_key(store_id, start, segment), None)
         book.changed_minutes.clear()
         book.closed_segments.clear()
-        await self.state.send()
+        if self.progress is not None:
+            self._staged = dict(self.progress.next_offset)
+        await state.send()
+        if state.handed_over:
+            self._stage_delivered()
+
+    def _stage_delivered(self) -> None:
+        """The writes of the last persist are all with the producer: their offsets wait for
+        the broker's acknowledgement."""
+        if self._staged is not None:
+            self._delivering.append((self.state.delivered(), self._staged))
+            self._staged = None
+        self._settle()
+
+    def _settle(self) -> None:
+        """Make committable the offsets whose writes the broker has acknowledged."""
+        delivering = self._delivering
+        durable = None
+        while delivering and delivering[0][0]():
+            durable = delivering.popleft()[1]
+        if durable is not None and self.progress is not None:
+            self.progress.checkpoint(durable)
+
+    async def drain(self) -> None:
+        """Hand every queued write to the producer, wait for the broker to acknowledge them,
+        and make the offsets they cover committable (before partitions are revoked: their
+        next owner recovers state that includes every processed record)."""
+        await self.state.flush()
+        if self._staged is not None:
+            self._delivering.append((lambda: True, self._staged))
+            self._staged = None
+        self._settle()
 
     async def _dead_letter(self, rec: SourceRecord, rejection: Rejection, now_ms: int) -> None:
         record = dead_letter_record(

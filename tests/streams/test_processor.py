@@ -3,7 +3,6 @@ in tests/streams/test_pipeline_e2e.py; here the batch logic is a pure unit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -13,51 +12,11 @@ from prometheus_client import CollectorRegistry
 from shoppulse.minute_book import SEGMENT_MAX_EVENTS
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
+from streams.memory_state import MemoryState
 from streams.metrics import WorkerMetrics
 from streams.processor import MinuteProcessor, RawRecord
 
 T0 = 1_700_000_040_000
-
-
-class MemoryState:
-    def __init__(self) -> None:
-        self.minutes_by_key: dict[str, bytes] = {}
-        self.clocks_by_key: dict[str, bytes] = {}
-        self.memory_by_key: dict[str, bytes] = {}
-        self.writes: list[tuple[str, int, str]] = []
-
-    def put_minute(self, partition: int, key: str, value: bytes | None) -> None:
-        self.writes.append(("minute", partition, key))
-        if value is None:
-            self.minutes_by_key.pop(key, None)
-        else:
-            self.minutes_by_key[key] = value
-
-    def put_clock(self, partition: int, key: str, value: bytes) -> None:
-        self.writes.append(("clock", partition, key))
-        self.clocks_by_key[key] = value
-
-    async def send(self) -> None:
-        """Puts take effect at once here: nothing is queued."""
-
-    async def flush(self) -> None:
-        self.writes.append(("flush", -1, ""))
-
-    def put_memory(self, partition: int, key: str, value: bytes | None) -> None:
-        self.writes.append(("memory", partition, key))
-        if value is None:
-            self.memory_by_key.pop(key, None)
-        else:
-            self.memory_by_key[key] = value
-
-    def memory_records(self) -> Iterable[bytes]:
-        return list(self.memory_by_key.values())
-
-    def minutes(self) -> Iterable[bytes]:
-        return list(self.minutes_by_key.values())
-
-    def clocks(self) -> Iterable[bytes]:
-        return list(self.clocks_by_key.values())
 
 
 class MemoryPublisher:
@@ -224,7 +183,7 @@ async def test_memory_changes_travel_with_their_minute_until_it_closes() -> None
     clock = Clock()
     proc, state, _ = make(clock)
     await proc.process([rec(1, paid(1, 10, "ana"), topic="ns.shop.orders")])
-    assert state.writes == [("clock", 3, "s1"), ("flush", -1, ""), ("minute", 3, f"s1|{T0}")]
+    assert state.writes == [("clock", 3, "s1"), ("barrier", -1, ""), ("minute", 3, f"s1|{T0}")]
     journal = orjson.loads(state.minutes_by_key[f"s1|{T0}"])["journal"]
     assert sorted(orjson.loads(raw)["k"] for _, raw in journal) == ["customer", "unshipped"]
     state.writes.clear()
@@ -233,7 +192,7 @@ async def test_memory_changes_travel_with_their_minute_until_it_closes() -> None
         ("clock", 3, "s1"),  # closed_until moves past the first minute
         ("memory", 3, "s1|customer|ana"),
         ("memory", 3, "s1|unshipped|order-1"),
-        ("flush", -1, ""),  # acknowledged before that minute's tombstone
+        ("barrier", -1, ""),  # acknowledged before that minute's tombstone
     ]
     assert sorted(state.writes[4:]) == [
         ("minute", 3, f"s1|{T0}"),
