@@ -42,8 +42,9 @@ demo: install ## run broker, worker, API and simulator; prints the dashboard URL
 	$(BIN)/shoppulse demo
 
 .PHONY: test
-test: install ## run the whole test suite (starts a real Kafka broker)
-	$(BIN)/pytest
+test: install ## run the whole test suite: unit tests on two processes, then the integration tests (a real Kafka broker)
+	$(BIN)/pytest -m "not integration" -n 2
+	$(BIN)/pytest -m integration
 
 .PHONY: test-unit
 test-unit: install ## run the tests that need no broker
