@@ -18,7 +18,8 @@ one raw-deflate ``bytes``:
   ~2,600 characters of base64 text.
 
 :func:`unpack` rebuilds a snapshot that answers exactly as the original: the same components
-(same order), agents, currency and marks; KPIs derived on first use (:class:`DerivedKpis`);
+(same order), agents, currency and marks; KPIs derived on first use
+(:class:`~shoppulse.lazy_kpis.LazyKpis`);
 sketches as :class:`PackedSketches`, whose base64 text is the original (only canonical
 sketches are packed: the form :meth:`~shoppulse.hll.HyperLogLog.to_base64` writes) and whose
 decoded registers rollups merge without a base64 round trip. A minute that cannot be packed
@@ -55,6 +56,7 @@ import orjson
 
 from shoppulse.hll import MAX_PRECISION, MIN_PRECISION, HyperLogLog
 from shoppulse.kpis import derive_kpis
+from shoppulse.lazy_kpis import LazyKpis
 from shoppulse.service_agents import AGENT_COMPONENTS
 from shoppulse.snapshot import KpiSnapshot
 
@@ -224,35 +226,6 @@ def pack(snapshot: KpiSnapshot) -> bytes | None:
     return out + deflate.compress(b"".join(all_ranks)) + deflate.flush()
 
 
-class DerivedKpis(Mapping[str, float | None]):
-    """A minute's KPIs, derived from its components on first use (truthy, so a snapshot
-    built with it does not derive them at once)."""
-
-    __slots__ = ("_components", "_kpis", "_window_ms")
-
-    def __init__(self, components: Mapping[str, int], window_ms: int) -> None:
-        self._components = components
-        self._window_ms = window_ms
-        self._kpis: dict[str, float | None] | None = None
-
-    def _get(self) -> dict[str, float | None]:
-        if self._kpis is None:
-            self._kpis = derive_kpis(self._components, self._window_ms)
-        return self._kpis
-
-    def __bool__(self) -> bool:
-        return True
-
-    def __getitem__(self, key: str) -> float | None:
-        return self._get()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._get())
-
-    def __len__(self) -> int:
-        return len(self._get())
-
-
 class PackedSketches(Mapping[str, str]):
     """A packed minute's sketches: base64 text by name (the original text), and the
     decoded sketch (:meth:`sketch`) for rollups. Treat the decoded sketches as read-only."""
@@ -320,7 +293,7 @@ def unpack(
         emitted_at_ms=emitted_at_ms,
         kpis=held_kpis
         if held_kpis is not None
-        else DerivedKpis(components, max(end_ms - start_ms, 1)),
+        else LazyKpis(components, max(end_ms - start_ms, 1)),
         sketches=PackedSketches(sketches),
         agents=agents,
     )
@@ -346,7 +319,6 @@ def without_kpis(snapshot: KpiSnapshot) -> KpiSnapshot:
 
 
 __all__ = [
-    "DerivedKpis",
     "PackedSketches",
     "canonical_registers",
     "decode_registers",

@@ -23,7 +23,6 @@ something reads them (:class:`LazyKpis`; the detectors read components).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -33,7 +32,7 @@ import numpy.typing as npt
 from bench.traffic import MINUTE_MS, T0_MS, StoreSeries
 from shoppulse.detectors import DETECTORS, Sensitivity
 from shoppulse.histogram import FIRST_RESPONSE_S, component_names
-from shoppulse.kpis import derive_kpis
+from shoppulse.lazy_kpis import LazyKpis
 from shoppulse.snapshot import KpiSnapshot
 from shoppulse.store_detectors import StoreDetectors
 
@@ -46,39 +45,6 @@ _SUM: Final = _BUCKETS[-1]
 _TICKS: Final = FIRST_RESPONSE_S.ticks_per_unit
 AOV_MINOR: Final = 4_500
 """Amount of every paid order (GMV is watched as a count of paid orders)."""
-
-
-class LazyKpis(Mapping[str, float | None]):
-    """:func:`shoppulse.kpis.derive_kpis` of the components, computed on first read.
-
-    >>> kpis = LazyKpis({"orders_paid": 2, "sessions": 40}, 60_000)
-    >>> bool(kpis), kpis["payment_conversion"]
-    (True, 0.05)
-    """
-
-    __slots__ = ("_components", "_kpis", "_window_ms")
-
-    def __init__(self, components: Mapping[str, int], window_ms: int) -> None:
-        self._components = components
-        self._window_ms = window_ms
-        self._kpis: Mapping[str, float | None] | None = None
-
-    def _get(self) -> Mapping[str, float | None]:
-        if self._kpis is None:
-            self._kpis = derive_kpis(self._components, self._window_ms)
-        return self._kpis
-
-    def __bool__(self) -> bool:
-        return True  # so that KpiSnapshot does not derive them eagerly
-
-    def __getitem__(self, key: str) -> float | None:
-        return self._get()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._get())
-
-    def __len__(self) -> int:
-        return len(self._get())
 
 
 @dataclass(frozen=True, slots=True)

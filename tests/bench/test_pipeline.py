@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.pipeline import LazyKpis, PipelineRun, minute_components, run_pipeline
+from bench.pipeline import PipelineRun, minute_components, run_pipeline
 from bench.traffic import HONEST, MINUTE_MS, T0_MS, simulate_store
 from shoppulse.detectors import DETECTORS
 from shoppulse.kpis import derive_kpis
+from shoppulse.lazy_kpis import LazyKpis
 from shoppulse.snapshot import KpiSnapshot
 from shoppulse.store_detectors import StoreDetectors
 
