@@ -45,8 +45,8 @@ from api.rollup_cache import CachedRollups
 from api.routers.kpis import kpis_body
 from api.store_minutes import supersedes
 from api.view import MAX_HISTORY_MINUTES, KpiView
+from bench.compact_counts import CompactCounts
 from shoppulse import topics
-from shoppulse.compact import CompactCounts
 from shoppulse.settings import Settings
 from shoppulse.snapshot import KpiSnapshot
 from shoppulse.timeutil import format_ts_ms

@@ -1,4 +1,5 @@
-"""A compact, read-only mapping of component counts for minutes held in memory for days.
+"""A compact, read-only mapping of component counts: the API's layout of held minutes before
+ADR 25, kept as the baseline that ``shoppulse bench --api-memory`` recreates and measures.
 
 A snapshot's components are a dict of ~80 small integers (a few kilobytes in CPython).
 :class:`CompactCounts` keeps the values in one ``array('q')`` and shares the key order

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from shoppulse.compact import CompactCounts
+from bench.compact_counts import CompactCounts
 from shoppulse.components import sum_values
 from shoppulse.kpis import derive_kpis
 
